@@ -1,0 +1,145 @@
+# mapcp: a file copier with interchangeable engines, and its lab.
+#
+#   make demo   build, make a test file, copy it, compare with GNU cp
+#   make test   warnings as errors, unit + CLI tests, then again under
+#               AddressSanitizer and UBSan; ends with "N passed, N failed"
+#
+# Missing Debian packages are installed by scripts/install-deps.sh first.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+CC ?= cc
+CFLAGS ?= -O2 -g -Wall -Wextra
+override CFLAGS += -std=c17 -MMD -MP
+override CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude
+override LDLIBS += -lpthread
+
+# O holds objects and test programs, B the binaries (the repository's root,
+# so that ./mmap_cp works as in the exercise).
+O ?= build
+B ?= .
+
+ifneq ($(SANITIZE),)
+override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+TEST_CFLAGS = -O2 -g -Wall -Wextra -Werror
+SANITIZERS = address,undefined
+
+LIB_SRCS = \
+	src/atomic.c \
+	src/copy.c \
+	src/engines/copy_file_range.c \
+	src/engines/fail.c \
+	src/engines/mmap.c \
+	src/engines/mmap_write.c \
+	src/engines/rw.c \
+	src/extents.c \
+	src/guard.c \
+	src/plan.c \
+	src/report.c \
+	src/util.c \
+	src/window.c
+CLI_SRCS = \
+	cli/mapcp.c \
+	cli/maps.c
+UNIT_TESTS = \
+	atomic \
+	copy \
+	extents \
+	guard \
+	plan \
+	report
+
+LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
+CLI_OBJS = $(CLI_SRCS:%.c=$(O)/%.o)
+UNIT_BINS = $(UNIT_TESTS:%=$(O)/tests/test_%)
+LIB = $(O)/libmapcp.a
+
+.PHONY: all clean demo deps format install large-file lint test test-file \
+	uninstall unit-tests
+
+all: $(B)/mapcp $(B)/mmap_cp
+
+deps:
+	@scripts/install-deps.sh
+
+# Rebuild everything when the compiler or its flags change (git's GIT-CFLAGS).
+FLAGS_NOW = $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
+$(O)/.flags: FORCE | deps
+	@mkdir -p $(O)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+FORCE:
+
+$(O)/%.o: %.c $(O)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/mapcp: $(CLI_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The exercise's program is mapcp under its second name.
+$(B)/mmap_cp: $(B)/mapcp
+	ln -sf mapcp $@
+
+TEST_CPPFLAGS = -Isrc -Itests/support
+$(O)/tests/test_%: tests/unit/test_%.c $(O)/tests/support/compare.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(O)/tests/support/compare.o $(LIB) -lcmocka $(LDLIBS)
+
+$(O)/tests/sparsecmp: $(O)/tests/support/sparsecmp.o $(O)/tests/support/compare.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+unit-tests: $(UNIT_BINS) $(O)/tests/sparsecmp
+
+# Two complete builds, each tested: plain with -Werror, then sanitized.
+test: | deps
+	scripts/lint.sh
+	$(MAKE) --no-print-directory CFLAGS='$(TEST_CFLAGS)' all unit-tests
+	$(MAKE) --no-print-directory CFLAGS='$(TEST_CFLAGS)' \
+		SANITIZE=$(SANITIZERS) O=$(O)/san B=$(O)/san all unit-tests
+	tests/run.sh plain $(B) $(O)/tests sanitizers $(O)/san $(O)/san/tests
+
+demo: all
+	scripts/demo.sh
+
+test-file: test-file.txt
+test-file.txt:
+	head -c 1M /dev/urandom > $@
+
+large-file: large-file.txt
+large-file.txt:
+	head -c 1G /dev/urandom > $@
+
+format:
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) src/*.h cli/*.h include/*.h \
+		tests/unit/*.c tests/unit/*.h
+
+lint: | deps
+	scripts/lint.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(B)/mapcp $(DESTDIR)$(BINDIR)/mapcp
+	ln -sf mapcp $(DESTDIR)$(BINDIR)/mmap_cp
+	install -m 644 man/mapcp.1 $(DESTDIR)$(MANDIR)/man1/mapcp.1
+	ln -sf mapcp.1 $(DESTDIR)$(MANDIR)/man1/mmap_cp.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mapcp $(DESTDIR)$(BINDIR)/mmap_cp \
+		$(DESTDIR)$(MANDIR)/man1/mapcp.1 $(DESTDIR)$(MANDIR)/man1/mmap_cp.1
+
+clean:
+	rm -rf $(O) mapcp mmap_cp
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+	$(O)/tests/support/compare.d $(O)/tests/support/sparsecmp.d

@@ -1,0 +1,150 @@
+/*
+ * mapcp: copy files through memory mappings and every other path the
+ * Linux kernel offers, without ever losing data.
+ *
+ * This is the library's public API, used by the mapcp command line and by
+ * mapcp-bench. Functions return 0 (or a count) on success and -errno on
+ * failure; they never print and never exit. What went wrong is described in
+ * a struct mapcp_report, which mapcp_report_error() turns into the one-line
+ * message the command line prints.
+ */
+#ifndef MAPCP_H
+#define MAPCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define MAPCP_VERSION "0.1.0"
+
+/* Default mmap window: measured, see README.md "Choosing the defaults". */
+#define MAPCP_DEFAULT_WINDOW (8u << 20)
+/* Default rw buffer: measured likewise; never below 128 KiB. */
+#define MAPCP_DEFAULT_BUFFER (256u << 10)
+
+enum mapcp_flag {
+	MAPCP_FORCE = 1 << 0, /* replace DEST even if we may not write it */
+	MAPCP_NO_CLOBBER = 1 << 1, /* never replace an existing DEST */
+	MAPCP_INPLACE = 1 << 2,    /* write into DEST instead of replacing it */
+	MAPCP_FSYNC = 1 << 3,      /* fsync the data and the directory */
+};
+
+/*
+ * One mapped window, passed to mapcp_opts.on_window just after the mapping
+ * is made and before any byte of it is copied. dst is NULL for engines that
+ * map only the source.
+ */
+struct mapcp_window {
+	const char *src_path;
+	const char *dst_path;
+	const void *src;
+	const void *dst;
+	size_t len;
+	off_t off;
+	unsigned int index; /* 0 for a file's first window */
+};
+
+typedef void mapcp_window_fn(const struct mapcp_window *w, void *arg);
+
+struct mapcp_opts {
+	/*
+	 * "auto", one engine's name, or a comma-separated list tried in
+	 * order ("copy_file_range,rw"). NULL means "auto".
+	 */
+	const char *engine;
+	size_t window;      /* mmap window in bytes, a page multiple */
+	size_t buffer;      /* rw buffer in bytes */
+	unsigned int flags; /* enum mapcp_flag */
+	mode_t umask;       /* applied to the mode of a new DEST */
+	mapcp_window_fn *on_window;
+	void *on_window_arg;
+	int fail_errno;   /* the test engine "fail": errno it returns */
+	off_t fail_after; /* ... after copying this many bytes */
+};
+
+/* The step that failed, so that a message can say what was being done. */
+enum mapcp_step {
+	MAPCP_STEP_NONE = 0,
+	MAPCP_STEP_STAT_SRC,   /* cannot stat 'SRC' */
+	MAPCP_STEP_OPEN_SRC,   /* cannot open 'SRC' for reading */
+	MAPCP_STEP_IS_DIR,     /* -r not specified; omitting directory */
+	MAPCP_STEP_SAME_FILE,  /* 'SRC' and 'DST' are the same file */
+	MAPCP_STEP_STAT_DST,   /* cannot stat 'DST' */
+	MAPCP_STEP_DANGLING,   /* not writing through dangling symlink */
+	MAPCP_STEP_DST_IS_DIR, /* cannot overwrite directory */
+	MAPCP_STEP_CREATE,     /* cannot create regular file 'DST' */
+	MAPCP_STEP_READ,       /* error reading 'SRC' */
+	MAPCP_STEP_WRITE,      /* error writing 'DST' */
+	MAPCP_STEP_MAP_SRC,    /* cannot map 'SRC' */
+	MAPCP_STEP_MAP_DST,    /* cannot map 'DST' */
+	MAPCP_STEP_COPY,       /* error copying 'SRC' to 'DST' (in-kernel) */
+	MAPCP_STEP_CHANGED,    /* 'SRC' changed size during the copy */
+	MAPCP_STEP_ENGINE,     /* no engine could copy this file */
+	MAPCP_STEP_META,       /* cannot set permissions of 'DST' */
+	MAPCP_STEP_SYNC,       /* error syncing 'DST' */
+	MAPCP_STEP_COMMIT,     /* cannot replace 'DST' */
+	MAPCP_STEP_CLOSE,      /* error closing 'DST' */
+};
+
+#define MAPCP_MAX_FALLBACKS 8
+
+struct mapcp_fallback {
+	const char *engine;
+	int err; /* positive errno it failed with */
+};
+
+/* What one mapcp_copy_file() did, or why it failed. */
+struct mapcp_report {
+	const char *engine; /* engine that copied the data, NULL if none */
+	const char *why;    /* why that engine, a static string */
+	const char *stream; /* why the source was copied as a stream, or NULL */
+	struct mapcp_fallback fallback[MAPCP_MAX_FALLBACKS];
+	unsigned int nfallbacks;
+	off_t size;           /* the source's size when opened */
+	off_t size_now;       /* its size afterwards, for MAPCP_STEP_CHANGED */
+	off_t bytes;          /* data bytes copied */
+	unsigned int extents; /* data extents copied */
+	bool skipped;         /* DEST existed and MAPCP_NO_CLOBBER kept it */
+	bool atomic;          /* DEST was replaced by rename, not written */
+	enum mapcp_step step; /* the step that failed */
+	int err;              /* its positive errno */
+	const char *src;      /* the paths as given */
+	const char *dst;
+};
+
+/* Fill opts with the defaults, reading the process's umask once. */
+void mapcp_opts_init(struct mapcp_opts *opts);
+
+/*
+ * Copy the file src to the path dst (not a directory to copy into: the
+ * caller resolves that). By default DEST is replaced atomically: either it
+ * is untouched or it holds every byte of SRC. Returns 0 or -errno; the
+ * report says what happened either way.
+ */
+int mapcp_copy_file(const char *src, const char *dst,
+		    const struct mapcp_opts *opts, struct mapcp_report *report);
+
+/*
+ * Write the one-line message for a failed copy ("cannot stat 'x': No such
+ * file or directory") into buf. Returns buf.
+ */
+char *mapcp_report_error(const struct mapcp_report *report, char *buf,
+			 size_t size);
+
+/*
+ * Parse a size: digits, then an optional K, M, G or T (powers of 1024,
+ * "KiB" too) or KB, MB, GB, TB (powers of 1000). Returns 0, or -EINVAL for
+ * anything else, zero included, and -ERANGE on overflow.
+ */
+int mapcp_parse_size(const char *s, size_t *out);
+
+/* Check an engine list ("auto", "mmap", "copy_file_range,rw"). 0 or -EINVAL. */
+int mapcp_check_engines(const char *list);
+
+/*
+ * Name of the i-th engine a user can choose, auto last, NULL past the end.
+ * The hidden test engine is not listed.
+ */
+const char *mapcp_engine_name(unsigned int i);
+
+#endif

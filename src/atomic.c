@@ -1,0 +1,236 @@
+/*
+ * The atomic writer. The copy goes into a temporary in DEST's directory:
+ * an unnamed O_TMPFILE where the filesystem has one, else a hidden name
+ * ".NAME.mapcp-XXXXXX" made with O_EXCL and mode 0600. Only a complete
+ * copy becomes DEST, by linkat(2) where DEST does not exist and rename(2)
+ * over it where it does; a failed copy removes the temporary, so DEST is
+ * either untouched or whole. Syscalls: open(O_TMPFILE), openat(O_EXCL),
+ * linkat, renameat, renameat2(RENAME_NOREPLACE), unlinkat, fsync.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define TMP_TAG ".mapcp-"
+
+bool atomic_no_tmpfile;
+#define TMP_RANDOM 6
+
+/* Write ".NAME.mapcp-XXXXXX" for name into a->tmpname, within NAME_MAX. */
+static void
+temp_name(struct atomic *a)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[TMP_RANDOM];
+	int keep = NAME_MAX - 1 - (int)strlen(TMP_TAG) - TMP_RANDOM;
+	int n;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		unsigned long x = (unsigned long)getpid() ^ (unsigned long)a;
+
+		for (int i = 0; i < TMP_RANDOM; i++, x /= 7)
+			rnd[i] = (unsigned char)x;
+	}
+	n = snprintf(a->tmpname, sizeof(a->tmpname), ".%.*s" TMP_TAG, keep,
+		     a->name);
+	for (int i = 0; i < TMP_RANDOM; i++)
+		a->tmpname[n + i] = set[rnd[i] % (sizeof(set) - 1)];
+	a->tmpname[n + TMP_RANDOM] = '\0';
+}
+
+/* Open DEST's directory and find DEST's name in a->path. */
+static int
+open_dir(struct atomic *a)
+{
+	char *slash = strrchr(a->path, '/');
+
+	if (slash == NULL) {
+		a->name = a->path;
+		a->dirfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		a->name = slash + 1;
+		*slash = '\0';
+		a->dirfd = open(slash == a->path ? "/" : a->path,
+				O_PATH | O_DIRECTORY | O_CLOEXEC);
+		*slash = '/';
+	}
+	if (*a->name == '\0')
+		return -ENOTDIR; /* "dest/" that is not a directory */
+	return a->dirfd < 0 ? -errno : 0;
+}
+
+int
+atomic_open(struct atomic *a, const char *dst, struct mapcp_job *job)
+{
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	a->dirfd = a->fd = -1;
+	a->path = strdup(dst);
+	if (a->path == NULL)
+		return job_fail(job, MAPCP_STEP_CREATE, ENOMEM);
+	ret = open_dir(a);
+	if (ret < 0)
+		return job_fail(job, MAPCP_STEP_CREATE, -ret);
+	if (!atomic_no_tmpfile) {
+		a->fd = openat(a->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+			       0600);
+		if (a->fd >= 0)
+			return 0;
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return job_fail(job, MAPCP_STEP_CREATE, errno);
+	}
+	for (int tries = 0; tries < 100; tries++) {
+		temp_name(a);
+		a->fd = openat(a->dirfd, a->tmpname,
+			       O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+		if (a->fd >= 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	ret = errno;
+	a->tmpname[0] = '\0';
+	return job_fail(job, MAPCP_STEP_CREATE, ret);
+}
+
+/* Give the unnamed temporary the name name. 0 or -errno. */
+static int
+link_tmpfile(struct atomic *a, const char *name)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a->fd);
+	if (linkat(AT_FDCWD, proc, a->dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	/* No /proc: the other way needs CAP_DAC_READ_SEARCH. */
+	return linkat(a->fd, "", a->dirfd, name, AT_EMPTY_PATH) == 0 ? 0
+								     : -errno;
+}
+
+/* Give the unnamed temporary a hidden name, ready to be renamed. */
+static int
+name_tmpfile(struct atomic *a)
+{
+	int ret = -EEXIST;
+
+	for (int tries = 0; tries < 100 && ret == -EEXIST; tries++) {
+		temp_name(a);
+		ret = link_tmpfile(a, a->tmpname);
+	}
+	if (ret < 0)
+		a->tmpname[0] = '\0';
+	return ret;
+}
+
+/* Rename the named temporary to DEST, unless DEST exists and no_replace. */
+static int
+rename_temp(struct atomic *a, bool no_replace)
+{
+	if (!no_replace)
+		return renameat(a->dirfd, a->tmpname, a->dirfd, a->name) == 0
+			       ? 0
+			       : -errno;
+	if (renameat2(a->dirfd, a->tmpname, a->dirfd, a->name,
+		      RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	/* No RENAME_NOREPLACE here: link(2) never replaces either. */
+	if (linkat(a->dirfd, a->tmpname, a->dirfd, a->name, 0) < 0)
+		return -errno;
+	unlinkat(a->dirfd, a->tmpname, 0);
+	return 0;
+}
+
+static int
+sync_dir(struct atomic *a)
+{
+	int fd = openat(a->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0 && errno != EINVAL) /* some filesystems say EINVAL */
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Put the temporary in DEST's place. 0, 1 when no_replace kept DEST, -errno. */
+static int
+place(struct atomic *a, bool no_replace)
+{
+	int ret;
+
+	if (a->tmpname[0] == '\0' && (no_replace || !a->existed)) {
+		ret = link_tmpfile(a, a->name);
+		if (ret == -EEXIST && no_replace)
+			return 1;
+		if (ret != -EEXIST)
+			return ret;
+		/* DEST appeared since we looked: replace it after all. */
+	}
+	if (a->tmpname[0] == '\0' && (ret = name_tmpfile(a)) < 0)
+		return ret;
+	ret = rename_temp(a, no_replace);
+	if (ret == -EEXIST && no_replace)
+		return 1;
+	if (ret == 0)
+		a->tmpname[0] = '\0';
+	return ret;
+}
+
+int
+atomic_commit(struct atomic *a, bool no_replace, bool sync,
+	      struct mapcp_job *job)
+{
+	int ret, placed;
+
+	if (sync && fsync(a->fd) < 0)
+		return job_fail(job, MAPCP_STEP_SYNC, errno);
+	/* A named temporary is closed first: NFS reports errors at close. */
+	if (a->tmpname[0] != '\0') {
+		ret = close(a->fd);
+		a->fd = -1;
+		if (ret < 0)
+			return job_fail(job, MAPCP_STEP_CLOSE, errno);
+	}
+	placed = place(a, no_replace);
+	if (placed < 0)
+		return job_fail(job, MAPCP_STEP_COMMIT, -placed);
+	if (placed == 0 && sync && (ret = sync_dir(a)) < 0)
+		return job_fail(job, MAPCP_STEP_SYNC, -ret);
+	if (a->fd >= 0) {
+		ret = close(a->fd);
+		a->fd = -1;
+		if (ret < 0)
+			return job_fail(job, MAPCP_STEP_CLOSE, errno);
+	}
+	return placed;
+}
+
+void
+atomic_abort(struct atomic *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->tmpname[0] != '\0')
+		unlinkat(a->dirfd, a->tmpname, 0);
+	if (a->dirfd >= 0)
+		close(a->dirfd);
+	free(a->path);
+	a->fd = a->dirfd = -1;
+	a->path = NULL;
+	a->tmpname[0] = '\0';
+}

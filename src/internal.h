@@ -1,0 +1,157 @@
+/*
+ * Internal interfaces between copy.c, the planner and the engines.
+ * Not installed: the engines, atomic writer and extent walker are mapcp's
+ * own business. Same conventions as mapcp.h: 0 or -errno, never print.
+ */
+#ifndef MAPCP_INTERNAL_H
+#define MAPCP_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "mapcp.h"
+
+/* One file being copied: what the engines see. */
+struct mapcp_job {
+	int src_fd;
+	int dst_fd;
+	const char *src_path; /* for messages and on_window */
+	const char *dst_path;
+	off_t size;           /* the source's size when opened */
+	bool stream;          /* read until EOF, write sequentially */
+	off_t copied;         /* bytes written by every engine so far */
+	unsigned int windows; /* windows mapped so far, for on_window */
+	const struct mapcp_opts *opts;
+	struct mapcp_report *report;
+	void *priv; /* the running engine's per-file state */
+};
+
+/*
+ * Record that step failed with the positive errno err, and return -err, so
+ * an engine can write "return job_fail(job, MAPCP_STEP_READ, errno);".
+ * A zero errno, which no syscall should leave, still makes a failure.
+ */
+static inline int
+job_fail(struct mapcp_job *job, enum mapcp_step step, int err)
+{
+	if (err <= 0)
+		err = EIO;
+	job->report->step = step;
+	job->report->err = err;
+	return -err;
+}
+
+/*
+ * Record that the source no longer has the size it had when opened (it
+ * shrank under the copy, or grew) and return -EIO: never a fallback.
+ */
+int job_changed(struct mapcp_job *job);
+
+enum engine_flag {
+	ENGINE_MAPS_SOURCE = 1 << 0, /* needs a source it can mmap */
+	ENGINE_HIDDEN = 1 << 1,      /* for tests: not listed, never auto */
+};
+
+/* An engine copies data extents; see DESIGN.md "Engines". */
+struct mapcp_engine {
+	const char *name;
+	unsigned int flags; /* enum engine_flag */
+	/* Optional: set up per-file state in job->priv. 0 or -errno. */
+	int (*start)(struct mapcp_job *job);
+	/* Copy [off, off + len) to the same offsets of DEST. 0 or -errno. */
+	int (*copy)(struct mapcp_job *job, off_t off, off_t len);
+	/* Optional: release job->priv. */
+	void (*finish)(struct mapcp_job *job);
+};
+
+#define ENGINE(name) extern const struct mapcp_engine engine_##name;
+#include "engines.def"
+#undef ENGINE
+
+/* Every engine in engines.def order; NULL-terminated. */
+extern const struct mapcp_engine *const engine_table[];
+
+/* The engine called name, or NULL. */
+const struct mapcp_engine *engine_find(const char *name, size_t len);
+
+/* plan.c: choose and run the engines for one job. */
+#define PLAN_MAX 8
+struct plan {
+	const struct mapcp_engine *chain[PLAN_MAX];
+	unsigned int n;
+	const char *why;      /* why the first engine leads */
+	const char *why_next; /* why the others, after a fallback */
+};
+
+/* Build the chain for opts->engine. 0 or -EINVAL for an unknown engine. */
+int plan_build(struct plan *plan, const struct mapcp_job *job);
+
+/*
+ * Copy every data extent of the job with the first engine of the chain
+ * that can, falling back only before the first byte is written. 0 or -errno.
+ */
+int plan_run(const struct plan *plan, struct mapcp_job *job);
+
+/* Is err a reason to try the next engine, if nothing was written yet? */
+bool plan_may_fall_back(int err);
+
+/* extents.c: the source's data extents, found with SEEK_DATA/SEEK_HOLE. */
+
+/*
+ * Find the first data extent at or after *pos and before end. Returns 1 and
+ * sets *pos and *len, 0 when only hole is left, or -errno.
+ */
+int extent_next(int fd, off_t end, off_t *pos, off_t *len);
+
+/* guard.c: copies between mappings that survive SIGBUS. */
+enum guard_fault {
+	GUARD_OK = 0,
+	GUARD_SRC = 1, /* the source mapping faulted: file shrank */
+	GUARD_DST = 2, /* the destination mapping faulted: no space, EIO */
+};
+
+/* memcpy(dst, src, n), turning a SIGBUS inside either range into a code. */
+enum guard_fault guard_memcpy(void *dst, const void *src, size_t n);
+
+/* atomic.c: the temporary that becomes DEST. */
+struct atomic {
+	int dirfd;         /* DEST's directory (O_PATH) */
+	const char *name;  /* DEST's name in it, inside path */
+	char *path;        /* DEST's resolved path, owned */
+	int fd;            /* the temporary, open read-write */
+	char tmpname[256]; /* its name, or "" for an unnamed O_TMPFILE */
+	bool existed;      /* DEST existed when we looked */
+};
+
+/*
+ * Resolve dst (following a symlink to its target) and open a temporary in
+ * its directory: O_TMPFILE if the filesystem has it, else a hidden name
+ * made with O_EXCL and mode 0600. 0 or -errno with the report's step set.
+ */
+int atomic_open(struct atomic *a, const char *dst, struct mapcp_job *job);
+
+/*
+ * Make the temporary DEST: link it (no_replace) or rename it over DEST.
+ * Returns 0, 1 if no_replace found DEST already there (nothing changed),
+ * or -errno.
+ */
+int atomic_commit(struct atomic *a, bool no_replace, bool sync,
+		  struct mapcp_job *job);
+
+/* Remove the temporary if it is still there and release everything. */
+void atomic_abort(struct atomic *a);
+
+/* Tests set this to take the named-temporary path on any filesystem. */
+extern bool atomic_no_tmpfile;
+
+/* util.c */
+
+/* write(2) all of buf at off (or at the file position if off < 0). */
+ssize_t write_all(int fd, const void *buf, size_t len, off_t off);
+
+/* Page size, looked up once. */
+size_t page_size(void);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * Small helpers shared by the engines and the atomic writer: a write that
+ * finishes what it starts (git's write_in_full), the page size, and the
+ * failure recorder every engine reports through.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+ssize_t
+write_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const char *p = buf;
+	size_t left = len;
+
+	while (left > 0) {
+		ssize_t n =
+			off < 0 ? write(fd, p, left) : pwrite(fd, p, left, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) { /* a non-blocking pipe: wait */
+				struct pollfd pfd = { .fd = fd,
+						      .events = POLLOUT };
+
+				(void)poll(&pfd, 1, -1);
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0)
+			return -ENOSPC; /* a write that makes no progress */
+		p += n;
+		left -= (size_t)n;
+		if (off >= 0)
+			off += n;
+	}
+	return (ssize_t)len;
+}
+
+size_t
+page_size(void)
+{
+	static size_t size;
+
+	if (size == 0)
+		size = (size_t)sysconf(_SC_PAGESIZE);
+	return size;
+}
+
+int
+job_changed(struct mapcp_job *job)
+{
+	struct stat st;
+
+	job->report->size_now = fstat(job->src_fd, &st) == 0 ? st.st_size : -1;
+	return job_fail(job, MAPCP_STEP_CHANGED, EIO);
+}

@@ -1,0 +1,32 @@
+/* Windows for the mmap engines; see window.c. */
+#ifndef MAPCP_WINDOW_H
+#define MAPCP_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct mapcp_job;
+
+struct window {
+	off_t base;   /* page-aligned file offset of the mapping */
+	size_t len;   /* bytes mapped */
+	size_t delta; /* where the bytes to copy start in it */
+	size_t n;     /* bytes to copy */
+};
+
+/* The window that copies from pos towards end. */
+void window_at(const struct mapcp_job *job, off_t pos, off_t end,
+	       struct window *w);
+
+/* Map w of the source (dst false) or DEST. NULL with the job's error set. */
+void *window_map(struct mapcp_job *job, const struct window *w, bool dst);
+
+/* Tell opts->on_window that a window is mapped. */
+void window_notify(struct mapcp_job *job, const struct window *w,
+		   const void *src, const void *dst);
+
+/* The positive errno to report for a fault in a DEST mapping. */
+int window_dst_error(const struct mapcp_job *job);
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * Unit tests for atomic.c: the temporary is invisible or hidden and 0600
+ * while written, becomes DEST only at commit, never replaces DEST when
+ * told not to, and leaves nothing behind when abandoned. Each case runs
+ * with O_TMPFILE and again with the named temporary of filesystems
+ * without it.
+ */
+#include "internal.h"
+#include "helpers.h"
+
+static struct mapcp_report report;
+static struct mapcp_opts opts;
+static struct mapcp_job job = { .report = &report, .opts = &opts };
+
+static void
+put(struct atomic *a, const char *text)
+{
+	ssize_t n = (ssize_t)strlen(text);
+
+	assert_int_equal(write(a->fd, text, (size_t)n), n);
+}
+
+static void
+assert_content(const char *path, const char *text)
+{
+	char buf[256] = { 0 };
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof(buf) - 1) >= 0);
+	close(fd);
+	assert_string_equal(buf, text);
+}
+
+static void
+each_mode(void (*body)(void))
+{
+	atomic_no_tmpfile = false;
+	body();
+	assert_int_equal(teardown_scratch(NULL), 0);
+	assert_int_equal(setup_scratch(NULL), 0);
+	atomic_no_tmpfile = true;
+	body();
+	atomic_no_tmpfile = false;
+}
+
+static void
+new_dest(void)
+{
+	struct atomic a;
+	struct stat st;
+
+	assert_int_equal(atomic_open(&a, path_in("dest"), &job), 0);
+	assert_int_equal(fstat(a.fd, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600); /* private while written */
+	assert_int_equal(scratch_entries(), atomic_no_tmpfile ? 1 : 0);
+	if (atomic_no_tmpfile)
+		assert_int_equal(strncmp(a.tmpname, ".dest.mapcp-", 12), 0);
+	put(&a, "new");
+	assert_int_equal(file_size(path_in("dest")), -1); /* not yet */
+	assert_int_equal(atomic_commit(&a, false, false, &job), 0);
+	atomic_abort(&a);
+	assert_content(path_in("dest"), "new");
+	assert_int_equal(scratch_entries(), 1);
+}
+
+static void
+replace_dest(void)
+{
+	struct atomic a;
+	struct stat before, after;
+
+	make_file(path_in("dest"), 100, 1);
+	assert_int_equal(stat(path_in("dest"), &before), 0);
+	assert_int_equal(atomic_open(&a, path_in("dest"), &job), 0);
+	a.existed = true;
+	put(&a, "replacement");
+	assert_int_equal(file_size(path_in("dest")), 100); /* untouched */
+	assert_int_equal(atomic_commit(&a, false, true, &job), 0);
+	atomic_abort(&a);
+	assert_content(path_in("dest"), "replacement");
+	assert_int_equal(stat(path_in("dest"), &after), 0);
+	assert_true(after.st_ino != before.st_ino);
+	assert_int_equal(scratch_entries(), 1);
+}
+
+static void
+keep_dest(void)
+{
+	struct atomic a;
+
+	make_file(path_in("dest"), 100, 1);
+	assert_int_equal(atomic_open(&a, path_in("dest"), &job), 0);
+	put(&a, "ignored");
+	/* Even if DEST appeared after we looked (existed is false). */
+	assert_int_equal(atomic_commit(&a, true, false, &job), 1);
+	atomic_abort(&a);
+	assert_int_equal(file_size(path_in("dest")), 100);
+	assert_int_equal(scratch_entries(), 1);
+}
+
+static void
+abandon(void)
+{
+	struct atomic a;
+
+	make_file(path_in("dest"), 100, 1);
+	assert_int_equal(atomic_open(&a, path_in("dest"), &job), 0);
+	put(&a, "half");
+	atomic_abort(&a);
+	assert_int_equal(file_size(path_in("dest")), 100);
+	assert_int_equal(scratch_entries(), 1);
+}
+
+static void
+long_name(void)
+{
+	char name[256];
+	struct atomic a;
+
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	assert_int_equal(atomic_open(&a, path_in(name), &job), 0);
+	assert_true(strlen(a.tmpname) <= 255);
+	put(&a, "long");
+	assert_int_equal(atomic_commit(&a, false, false, &job), 0);
+	atomic_abort(&a);
+	assert_content(path_in(name), "long");
+	assert_int_equal(scratch_entries(), 1);
+}
+
+static void
+test_new_dest(void **state)
+{
+	(void)state;
+	each_mode(new_dest);
+}
+
+static void
+test_replace_dest(void **state)
+{
+	(void)state;
+	each_mode(replace_dest);
+}
+
+static void
+test_keep_dest(void **state)
+{
+	(void)state;
+	each_mode(keep_dest);
+}
+
+static void
+test_abandon(void **state)
+{
+	(void)state;
+	each_mode(abandon);
+}
+
+static void
+test_long_name(void **state)
+{
+	(void)state;
+	each_mode(long_name);
+}
+
+static void
+test_missing_dir(void **state)
+{
+	struct atomic a;
+
+	(void)state;
+	assert_int_equal(atomic_open(&a, path_in("no/such/dest"), &job),
+			 -ENOENT);
+	assert_int_equal(report.step, MAPCP_STEP_CREATE);
+	atomic_abort(&a);
+	assert_int_equal(atomic_open(&a, path_in("dest/"), &job), -ENOTDIR);
+	atomic_abort(&a);
+	assert_int_equal(scratch_entries(), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_new_dest, setup_scratch,
+						teardown_scratch),
+		cmocka_unit_test_setup_teardown(
+			test_replace_dest, setup_scratch, teardown_scratch),
+		cmocka_unit_test_setup_teardown(test_keep_dest, setup_scratch,
+						teardown_scratch),
+		cmocka_unit_test_setup_teardown(test_abandon, setup_scratch,
+						teardown_scratch),
+		cmocka_unit_test_setup_teardown(test_long_name, setup_scratch,
+						teardown_scratch),
+		cmocka_unit_test_setup_teardown(test_missing_dir, setup_scratch,
+						teardown_scratch),
+	};
+
+	return cmocka_run_group_tests_name("atomic", tests, NULL, NULL);
+}

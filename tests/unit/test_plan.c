@@ -1,0 +1,176 @@
+/*
+ * Unit tests for plan.c: the chains built for auto, for a list and for a
+ * stream, and the fallback rules, driven by the test engine "fail": fall
+ * back only on "cannot do this" errors and only before the first byte.
+ */
+#include "internal.h"
+#include "helpers.h"
+
+#define SIZE (300 * 1024)
+
+static struct mapcp_report report;
+static struct mapcp_opts opts;
+static struct mapcp_job job;
+
+static int
+setup(void **state)
+{
+	if (setup_scratch(state) < 0)
+		return -1;
+	make_file(path_in("src"), SIZE, 7);
+	memset(&report, 0, sizeof(report));
+	opts = test_opts("auto");
+	memset(&job, 0, sizeof(job));
+	job.opts = &opts;
+	job.report = &report;
+	job.size = SIZE;
+	job.src_fd = open(path_in("src"), O_RDONLY);
+	job.dst_fd = open(path_in("dst"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+	return job.src_fd < 0 || job.dst_fd < 0 ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	close(job.src_fd);
+	close(job.dst_fd);
+	return teardown_scratch(state);
+}
+
+static void
+test_auto_chain(void **state)
+{
+	struct plan plan;
+	unsigned int n = 0;
+
+	(void)state;
+	assert_int_equal(plan_build(&plan, &job), 0);
+	for (unsigned int i = 0; engine_table[i] != NULL; i++)
+		if (!(engine_table[i]->flags & ENGINE_HIDDEN))
+			assert_ptr_equal(plan.chain[n++], engine_table[i]);
+	assert_int_equal(plan.n, n);
+	assert_ptr_equal(plan.chain[0], &engine_copy_file_range);
+	assert_ptr_equal(plan.chain[1], &engine_rw); /* measured fallback */
+}
+
+static void
+test_list_and_stream(void **state)
+{
+	struct plan plan;
+
+	(void)state;
+	opts.engine = "mmap,rw";
+	assert_int_equal(plan_build(&plan, &job), 0);
+	assert_int_equal(plan.n, 2);
+	assert_ptr_equal(plan.chain[0], &engine_mmap);
+	assert_ptr_equal(plan.chain[1], &engine_rw);
+	opts.engine = "mmap,nope";
+	assert_int_equal(plan_build(&plan, &job), -EINVAL);
+	opts.engine = "mmap";
+	job.stream = true; /* whatever was asked */
+	assert_int_equal(plan_build(&plan, &job), 0);
+	assert_int_equal(plan.n, 1);
+	assert_ptr_equal(plan.chain[0], &engine_rw);
+	job.stream = false;
+}
+
+static void
+test_fallback_errors(void **state)
+{
+	const int yes[] = {
+		EOPNOTSUPP, ENOSYS, EXDEV, EINVAL, ENODEV, ENODATA
+	};
+	const int no[] = { EIO, ENOSPC, EDQUOT, EACCES, EPERM, EFBIG, EBADF };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(plan_may_fall_back(yes[i]));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(plan_may_fall_back(no[i]));
+}
+
+/* Run the chain "fail,rw" with fail returning err after `after` bytes. */
+static int
+run_fail_then_rw(int err, off_t after)
+{
+	struct plan plan;
+
+	opts.engine = "fail,rw";
+	opts.fail_errno = err;
+	opts.fail_after = after;
+	assert_int_equal(plan_build(&plan, &job), 0);
+	return plan_run(&plan, &job);
+}
+
+static void
+test_falls_back_before_first_byte(void **state)
+{
+	(void)state;
+	assert_int_equal(run_fail_then_rw(EXDEV, 0), 0);
+	assert_string_equal(report.engine, "rw");
+	assert_int_equal(report.nfallbacks, 1);
+	assert_string_equal(report.fallback[0].engine, "fail");
+	assert_int_equal(report.fallback[0].err, EXDEV);
+	assert_int_equal(report.step, MAPCP_STEP_NONE);
+	assert_int_equal(job.copied, SIZE);
+	assert_true(files_equal(path_in("src"), path_in("dst")));
+}
+
+static void
+test_no_fallback_after_a_byte(void **state)
+{
+	(void)state;
+	assert_int_equal(run_fail_then_rw(EXDEV, 4096), -EXDEV);
+	assert_string_equal(report.engine, "fail");
+	assert_int_equal(report.nfallbacks, 0);
+	assert_int_equal(report.step, MAPCP_STEP_WRITE);
+	assert_int_equal(job.copied, 4096);
+}
+
+static void
+test_no_fallback_on_real_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(run_fail_then_rw(EIO, 0), -EIO);
+	assert_int_equal(report.nfallbacks, 0);
+	assert_int_equal(run_fail_then_rw(ENOSPC, 0), -ENOSPC);
+	assert_int_equal(report.nfallbacks, 0);
+	assert_int_equal(job.copied, 0);
+}
+
+static void
+test_last_engine_error_is_final(void **state)
+{
+	struct plan plan;
+
+	(void)state;
+	opts.engine = "fail";
+	opts.fail_errno = EXDEV;
+	opts.fail_after = 0;
+	assert_int_equal(plan_build(&plan, &job), 0);
+	assert_int_equal(plan_run(&plan, &job), -EXDEV);
+	assert_int_equal(report.err, EXDEV);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_auto_chain, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_list_and_stream, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fallback_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_falls_back_before_first_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_fallback_after_a_byte,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_fallback_on_real_errors,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_engine_error_is_final,
+						setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
+}

@@ -1,0 +1,127 @@
+/*
+ * Unit tests for report.c: the size parser behind --window and --buffer,
+ * the one-line messages, and the engine names --help lists.
+ */
+#include "helpers.h"
+
+static void
+test_sizes_accepted(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t value;
+	} cases[] = {
+		{ "1", 1 },
+		{ "4096", 4096 },
+		{ "64K", 64 << 10 },
+		{ "64k", 64 << 10 },
+		{ "64KiB", 64 << 10 },
+		{ "64KB", 64000 },
+		{ "8M", 8 << 20 },
+		{ "8MB", 8000000 },
+		{ "1G", (size_t)1 << 30 },
+		{ "2T", (size_t)2 << 40 },
+		{ "1P", (size_t)1 << 50 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t v = 0;
+
+		assert_int_equal(mapcp_parse_size(cases[i].text, &v), 0);
+		assert_int_equal(v, cases[i].value);
+	}
+}
+
+static void
+test_sizes_refused(void **state)
+{
+	static const char *bad[] = {
+		"",    "0",  "0K",   "-1",   "K",   "1Q",   "1KK",
+		"1 K", " 1", "1.5M", "12Mi", "1iB", "0x10", "1e3",
+	};
+	size_t v = 7;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(mapcp_parse_size(bad[i], &v), -EINVAL);
+		assert_int_equal(v, 7);
+	}
+	assert_int_equal(mapcp_parse_size("99999999999999999999999", &v),
+			 -ERANGE);
+	assert_int_equal(mapcp_parse_size("99999999P", &v), -ERANGE);
+	assert_int_equal(v, 7);
+}
+
+static void
+test_messages(void **state)
+{
+	struct mapcp_report r = { .src = "a", .dst = "b" };
+	char buf[256];
+
+	(void)state;
+	r.step = MAPCP_STEP_STAT_SRC;
+	r.err = ENOENT;
+	assert_string_equal(mapcp_report_error(&r, buf, sizeof(buf)),
+			    "cannot stat 'a': No such file or directory");
+	r.step = MAPCP_STEP_SAME_FILE;
+	assert_string_equal(mapcp_report_error(&r, buf, sizeof(buf)),
+			    "'a' and 'b' are the same file");
+	r.step = MAPCP_STEP_IS_DIR;
+	assert_string_equal(mapcp_report_error(&r, buf, sizeof(buf)),
+			    "-r not specified; omitting directory 'a'");
+	r.step = MAPCP_STEP_WRITE;
+	r.err = ENOSPC;
+	assert_string_equal(mapcp_report_error(&r, buf, sizeof(buf)),
+			    "error writing 'b': No space left on device");
+	r.step = MAPCP_STEP_CHANGED;
+	r.size = 100;
+	r.size_now = 50;
+	assert_string_equal(mapcp_report_error(&r, buf, sizeof(buf)),
+			    "'a' changed size during the copy "
+			    "(100 bytes when opened, 50 now)");
+	/* Every step has words of its own, and none ends with a period. */
+	for (int s = MAPCP_STEP_STAT_SRC; s <= MAPCP_STEP_CLOSE; s++) {
+		r.step = (enum mapcp_step)s;
+		mapcp_report_error(&r, buf, sizeof(buf));
+		assert_true(strlen(buf) > 10);
+		assert_true(buf[strlen(buf) - 1] != '.');
+		assert_null(strchr(buf, '\n'));
+	}
+}
+
+static void
+test_engine_names(void **state)
+{
+	const char *expect[] = { "copy_file_range", "rw", "mmap-write", "mmap",
+				 "auto" };
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; mapcp_engine_name(i) != NULL; i++) {
+		assert_true(i < sizeof(expect) / sizeof(expect[0]));
+		assert_string_equal(mapcp_engine_name(i), expect[i]);
+	}
+	assert_int_equal(i, sizeof(expect) / sizeof(expect[0]));
+	assert_int_equal(mapcp_check_engines("auto"), 0);
+	assert_int_equal(mapcp_check_engines("mmap"), 0);
+	assert_int_equal(mapcp_check_engines("copy_file_range,rw"), 0);
+	assert_int_equal(mapcp_check_engines("fail,rw"), 0);
+	assert_int_equal(mapcp_check_engines("mmap,"), -EINVAL);
+	assert_int_equal(mapcp_check_engines("nope"), -EINVAL);
+	assert_int_equal(mapcp_check_engines(""), -EINVAL);
+	assert_int_equal(mapcp_check_engines("auto,rw"), -EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes_accepted),
+		cmocka_unit_test(test_sizes_refused),
+		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_engine_names),
+	};
+
+	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
+}
