@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,87 +24,63 @@ mapcp_opts_init(struct mapcp_opts *opts)
 	umask(opts->umask);
 }
 
+/*
+ * Most messages are "BEFORE 'PATH'AFTER", then ": strerror" if with_err;
+ * the few with two paths or sizes are written out in mapcp_report_error().
+ */
+static const struct {
+	const char *before;
+	bool dst; /* the path is DEST's, else SOURCE's */
+	const char *after;
+	bool with_err;
+} words[] = {
+	[MAPCP_STEP_STAT_SRC] = { "cannot stat ", false, "", true },
+	[MAPCP_STEP_OPEN_SRC] = { "cannot open ", false, " for reading", true },
+	[MAPCP_STEP_IS_DIR] = { "-r not specified; omitting directory ", false,
+				"", false },
+	[MAPCP_STEP_STAT_DST] = { "cannot stat ", true, "", true },
+	[MAPCP_STEP_DANGLING] = { "not writing through dangling symlink ", true,
+				  "", false },
+	[MAPCP_STEP_DST_IS_DIR] = { "cannot overwrite directory ", true,
+				    " with non-directory", false },
+	[MAPCP_STEP_CREATE] = { "cannot create regular file ", true, "", true },
+	[MAPCP_STEP_READ] = { "error reading ", false, "", true },
+	[MAPCP_STEP_WRITE] = { "error writing ", true, "", true },
+	[MAPCP_STEP_MAP_SRC] = { "cannot map ", false, "", true },
+	[MAPCP_STEP_MAP_DST] = { "cannot map ", true, "", true },
+	[MAPCP_STEP_ENGINE] = { "no engine can copy ", false, "", false },
+	[MAPCP_STEP_META] = { "cannot set permissions of ", true, "", true },
+	[MAPCP_STEP_SYNC] = { "error syncing ", true, "", true },
+	[MAPCP_STEP_COMMIT] = { "cannot put the copy in place as ", true, "",
+				true },
+	[MAPCP_STEP_CLOSE] = { "error closing ", true, "", true },
+};
+
 char *
 mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 {
 	const char *s = r->src, *d = r->dst, *e = strerror(r->err);
+	unsigned int step = (unsigned int)r->step;
 
-	switch (r->step) {
-	case MAPCP_STEP_STAT_SRC:
-		snprintf(buf, size, "cannot stat '%s': %s", s, e);
-		break;
-	case MAPCP_STEP_OPEN_SRC:
-		snprintf(buf, size, "cannot open '%s' for reading: %s", s, e);
-		break;
-	case MAPCP_STEP_IS_DIR:
-		snprintf(buf, size, "-r not specified; omitting directory '%s'",
-			 s);
-		break;
-	case MAPCP_STEP_SAME_FILE:
+	if (r->step == MAPCP_STEP_SAME_FILE)
 		snprintf(buf, size, "'%s' and '%s' are the same file", s, d);
-		break;
-	case MAPCP_STEP_STAT_DST:
-		snprintf(buf, size, "cannot stat '%s': %s", d, e);
-		break;
-	case MAPCP_STEP_DANGLING:
-		snprintf(buf, size, "not writing through dangling symlink '%s'",
-			 d);
-		break;
-	case MAPCP_STEP_DST_IS_DIR:
-		snprintf(buf, size,
-			 "cannot overwrite directory '%s' with non-directory",
-			 d);
-		break;
-	case MAPCP_STEP_CREATE:
-		snprintf(buf, size, "cannot create regular file '%s': %s", d,
-			 e);
-		break;
-	case MAPCP_STEP_READ:
-		snprintf(buf, size, "error reading '%s': %s", s, e);
-		break;
-	case MAPCP_STEP_WRITE:
-		snprintf(buf, size, "error writing '%s': %s", d, e);
-		break;
-	case MAPCP_STEP_MAP_SRC:
-		snprintf(buf, size, "cannot map '%s': %s", s, e);
-		break;
-	case MAPCP_STEP_MAP_DST:
-		snprintf(buf, size, "cannot map '%s': %s", d, e);
-		break;
-	case MAPCP_STEP_COPY:
+	else if (r->step == MAPCP_STEP_COPY)
 		snprintf(buf, size, "error copying '%s' to '%s': %s", s, d, e);
-		break;
-	case MAPCP_STEP_CHANGED:
-		if (r->size_now < 0)
-			snprintf(buf, size, "'%s' changed size during the copy",
-				 s);
-		else
-			snprintf(buf, size,
-				 "'%s' changed size during the copy "
-				 "(%jd bytes when opened, %jd now)",
-				 s, (intmax_t)r->size, (intmax_t)r->size_now);
-		break;
-	case MAPCP_STEP_ENGINE:
-		snprintf(buf, size, "no engine can copy '%s'", s);
-		break;
-	case MAPCP_STEP_META:
-		snprintf(buf, size, "cannot set permissions of '%s': %s", d, e);
-		break;
-	case MAPCP_STEP_SYNC:
-		snprintf(buf, size, "error syncing '%s': %s", d, e);
-		break;
-	case MAPCP_STEP_COMMIT:
-		snprintf(buf, size, "cannot put the copy in place as '%s': %s",
-			 d, e);
-		break;
-	case MAPCP_STEP_CLOSE:
-		snprintf(buf, size, "error closing '%s': %s", d, e);
-		break;
-	case MAPCP_STEP_NONE:
-	default:
+	else if (r->step == MAPCP_STEP_CHANGED && r->size_now >= 0)
+		snprintf(buf, size,
+			 "'%s' changed size during the copy "
+			 "(%jd bytes when opened, %jd now)",
+			 s, (intmax_t)r->size, (intmax_t)r->size_now);
+	else if (r->step == MAPCP_STEP_CHANGED)
+		snprintf(buf, size, "'%s' changed size during the copy", s);
+	else if (step < sizeof(words) / sizeof(words[0]) &&
+		 words[step].before != NULL)
+		snprintf(buf, size, "%s'%s'%s%s%s", words[step].before,
+			 words[step].dst ? d : s, words[step].after,
+			 words[step].with_err ? ": " : "",
+			 words[step].with_err ? e : "");
+	else
 		snprintf(buf, size, "cannot copy '%s' to '%s': %s", s, d, e);
-		break;
-	}
 	return buf;
 }
 
