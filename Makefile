@@ -13,7 +13,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g -Wall -Wextra
 override CFLAGS += -std=c17 -MMD -MP
 override CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude
-override LDLIBS += -lpthread
+override LDLIBS += -luring -lpthread
 
 # O holds objects and test programs, B the binaries (the repository's root,
 # so that ./mmap_cp works as in the exercise).
@@ -34,9 +34,13 @@ LIB_SRCS = \
 	src/copy.c \
 	src/engines/copy_file_range.c \
 	src/engines/fail.c \
+	src/engines/io_uring.c \
 	src/engines/mmap.c \
 	src/engines/mmap_write.c \
+	src/engines/reflink.c \
 	src/engines/rw.c \
+	src/engines/sendfile.c \
+	src/engines/splice.c \
 	src/extents.c \
 	src/guard.c \
 	src/plan.c \
@@ -99,7 +103,10 @@ $(O)/tests/test_%: tests/unit/test_%.c $(O)/tests/support/compare.o $(LIB)
 $(O)/tests/sparsecmp: $(O)/tests/support/sparsecmp.o $(O)/tests/support/compare.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-unit-tests: $(UNIT_BINS) $(O)/tests/sparsecmp
+$(O)/tests/holemap: $(O)/tests/support/holemap.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+unit-tests: $(UNIT_BINS) $(O)/tests/sparsecmp $(O)/tests/holemap
 
 # Two complete builds, each tested: plain with -Werror, then sanitized.
 test: | deps
@@ -142,4 +149,5 @@ clean:
 	rm -rf $(O) mapcp mmap_cp
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d) \
-	$(O)/tests/support/compare.d $(O)/tests/support/sparsecmp.d
+	$(O)/tests/support/compare.d $(O)/tests/support/sparsecmp.d \
+	$(O)/tests/support/holemap.d

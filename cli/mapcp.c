@@ -22,7 +22,10 @@ enum {
 	OPT_FSYNC,
 	OPT_INPLACE,
 	OPT_PAUSE,
+	OPT_QUEUE_DEPTH,
+	OPT_REFLINK,
 	OPT_SHOW_MAPS,
+	OPT_SPARSE,
 	OPT_VERSION,
 	OPT_WINDOW,
 };
@@ -37,7 +40,10 @@ static const struct option long_options[] = {
 	{ "inplace", no_argument, NULL, OPT_INPLACE },
 	{ "no-clobber", no_argument, NULL, 'n' },
 	{ "pause", no_argument, NULL, OPT_PAUSE },
+	{ "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
+	{ "reflink", optional_argument, NULL, OPT_REFLINK },
 	{ "show-maps", no_argument, NULL, OPT_SHOW_MAPS },
+	{ "sparse", required_argument, NULL, OPT_SPARSE },
 	{ "target-directory", required_argument, NULL, 't' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -73,7 +79,13 @@ usage(void)
 	printf("\n"
 	       "      --window=SIZE      map SIZE bytes of each file at a time (mmap\n"
 	       "                         engines; default %uM); SIZE takes K, M, G\n"
-	       "      --buffer=SIZE      read/write buffer of the rw engine (default %uK)\n"
+	       "      --buffer=SIZE      buffer of the rw, splice and io_uring engines\n"
+	       "                         (default %uK)\n"
+	       "      --queue-depth=N    io_uring requests in flight (default %u)\n"
+	       "      --sparse=WHEN      auto: keep holes; always: also make holes of\n"
+	       "                         zero blocks; never: write every byte\n"
+	       "      --reflink[=WHEN]   auto (default): share blocks where possible;\n"
+	       "                         always (or no WHEN): share or fail; never\n"
 	       "  -f, --force            replace DEST even if it is not writable\n"
 	       "  -n, --no-clobber       do not replace an existing DEST\n"
 	       "  -t, --target-directory=DIRECTORY  copy all SOURCEs into DIRECTORY\n"
@@ -88,7 +100,8 @@ usage(void)
 	       "\n"
 	       "Exit status is 0 if every SOURCE was copied, 1 otherwise.\n"
 	       "See mapcp(1) for the engines and when each one wins.\n",
-	       MAPCP_DEFAULT_WINDOW >> 20, MAPCP_DEFAULT_BUFFER >> 10);
+	       MAPCP_DEFAULT_WINDOW >> 20, MAPCP_DEFAULT_BUFFER >> 10,
+	       MAPCP_DEFAULT_QUEUE_DEPTH);
 }
 /* clang-format on */
 
@@ -140,11 +153,43 @@ size_arg(const struct cli *cli, const char *what, const char *arg)
 	return v;
 }
 
+/* The index of arg in words (NULL-terminated), or a usage error. */
+static int
+word_arg(const struct cli *cli, const char *option, const char *const *words,
+	 const char *arg)
+{
+	arg = arg != NULL ? arg : ""; /* getopt_long: not for required args */
+	for (int i = 0; words[i] != NULL; i++)
+		if (strcmp(words[i], arg) == 0)
+			return i;
+	fprintf(stderr,
+		"%s: invalid argument '%s' for '--%s'\n"
+		"Valid arguments are: 'auto', 'always', 'never'\n"
+		"Try '%s --help' for more information.\n",
+		cli->prog, arg, option, cli->prog);
+	exit(1);
+}
+
+static unsigned int
+depth_arg(const struct cli *cli, const char *arg)
+{
+	char *end = NULL;
+	unsigned long v = arg != NULL ? strtoul(arg, &end, 10) : 0;
+
+	if (arg == NULL || *arg < '0' || *arg > '9' || *end != '\0' || v < 1 ||
+	    v > MAPCP_MAX_QUEUE_DEPTH)
+		usage_error(cli, "invalid queue depth '%s' (1 to 1024)", arg);
+	return (unsigned int)v;
+}
+
 static void
 parse_options(struct cli *cli, int argc, char **argv)
 {
+	/* In the order of enum mapcp_sparse and enum mapcp_reflink. */
+	static const char *const whens[] = { "auto", "always", "never", NULL };
 	bool engine_set = false;
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	const char *why;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "e:fhnt:v", long_options, NULL)) !=
@@ -188,6 +233,20 @@ parse_options(struct cli *cli, int argc, char **argv)
 		case OPT_PAUSE:
 			cli->pause = true;
 			break;
+		case OPT_QUEUE_DEPTH:
+			cli->opts.queue_depth = depth_arg(cli, optarg);
+			break;
+		case OPT_REFLINK:
+			cli->opts.reflink =
+				optarg == NULL ? MAPCP_REFLINK_ALWAYS
+					       : (enum mapcp_reflink)word_arg(
+							 cli, "reflink", whens,
+							 optarg);
+			break;
+		case OPT_SPARSE:
+			cli->opts.sparse = (enum mapcp_sparse)word_arg(
+				cli, "sparse", whens, optarg);
+			break;
 		case OPT_SHOW_MAPS:
 			cli->show_maps = true;
 			break;
@@ -211,6 +270,9 @@ parse_options(struct cli *cli, int argc, char **argv)
 	/* Looking at mappings asks for an engine that makes them. */
 	if ((cli->show_maps || cli->pause) && !engine_set)
 		cli->opts.engine = "mmap";
+	why = mapcp_check_opts(&cli->opts);
+	if (why != NULL)
+		usage_error(cli, "%s", why);
 }
 
 static bool
@@ -256,9 +318,12 @@ print_debug(const struct mapcp_report *r)
 	}
 	printf("engine %s (%s", r->engine, r->stream ? "stream: " : "");
 	printf("%s)", r->stream ? r->stream : r->why);
-	for (unsigned int i = 0; i < r->nfallbacks; i++)
+	for (unsigned int i = 0; i < r->nfallbacks; i++) {
 		printf("%s %s: %s", i == 0 ? "; fell back from" : ",",
 		       r->fallback[i].engine, strerror(r->fallback[i].err));
+		if (r->fallback[i].note != NULL)
+			printf(" (%s)", r->fallback[i].note);
+	}
 	if (r->step != MAPCP_STEP_NONE)
 		printf("; failed\n");
 	else if (r->stream)

@@ -21,6 +21,9 @@
 #define MAPCP_DEFAULT_WINDOW (8u << 20)
 /* Default rw buffer: measured likewise; never below 128 KiB. */
 #define MAPCP_DEFAULT_BUFFER (256u << 10)
+/* Default io_uring queue depth (reads and writes in flight): measured. */
+#define MAPCP_DEFAULT_QUEUE_DEPTH 8u
+#define MAPCP_MAX_QUEUE_DEPTH     1024u
 
 enum mapcp_flag {
 	MAPCP_FORCE = 1 << 0, /* replace DEST even if we may not write it */
@@ -46,6 +49,20 @@ struct mapcp_window {
 
 typedef void mapcp_window_fn(const struct mapcp_window *w, void *arg);
 
+/* --sparse, with cp's meanings. */
+enum mapcp_sparse {
+	MAPCP_SPARSE_AUTO = 0, /* holes in SOURCE stay holes, nothing more */
+	MAPCP_SPARSE_ALWAYS,   /* and whole blocks of zeros become holes */
+	MAPCP_SPARSE_NEVER,    /* write every byte, holes as zeros */
+};
+
+/* --reflink, with cp's meanings. */
+enum mapcp_reflink {
+	MAPCP_REFLINK_AUTO = 0, /* share blocks where the filesystem can */
+	MAPCP_REFLINK_ALWAYS,   /* share blocks or fail */
+	MAPCP_REFLINK_NEVER,    /* always a real copy of the data */
+};
+
 struct mapcp_opts {
 	/*
 	 * "auto", one engine's name, or a comma-separated list tried in
@@ -56,6 +73,9 @@ struct mapcp_opts {
 	size_t buffer;      /* rw buffer in bytes */
 	unsigned int flags; /* enum mapcp_flag */
 	mode_t umask;       /* applied to the mode of a new DEST */
+	enum mapcp_sparse sparse;
+	enum mapcp_reflink reflink;
+	unsigned int queue_depth; /* io_uring: requests in flight */
 	mapcp_window_fn *on_window;
 	void *on_window_arg;
 	int fail_errno;   /* the test engine "fail": errno it returns */
@@ -84,13 +104,15 @@ enum mapcp_step {
 	MAPCP_STEP_SYNC,       /* error syncing 'DST' */
 	MAPCP_STEP_COMMIT,     /* cannot replace 'DST' */
 	MAPCP_STEP_CLOSE,      /* error closing 'DST' */
+	MAPCP_STEP_CLONE,      /* failed to clone 'DST' from 'SRC' */
 };
 
 #define MAPCP_MAX_FALLBACKS 8
 
 struct mapcp_fallback {
 	const char *engine;
-	int err; /* positive errno it failed with */
+	int err;          /* positive errno it failed with */
+	const char *note; /* what the errno means here, or NULL */
 };
 
 /* What one mapcp_copy_file() did, or why it failed. */
@@ -108,6 +130,7 @@ struct mapcp_report {
 	bool atomic;          /* DEST was replaced by rename, not written */
 	enum mapcp_step step; /* the step that failed */
 	int err;              /* its positive errno */
+	const char *note;     /* the engine's words on it, or NULL */
 	const char *src;      /* the paths as given */
 	const char *dst;
 };
@@ -140,6 +163,13 @@ int mapcp_parse_size(const char *s, size_t *out);
 
 /* Check an engine list ("auto", "mmap", "copy_file_range,rw"). 0 or -EINVAL. */
 int mapcp_check_engines(const char *list);
+
+/*
+ * Check that the options make sense together (--reflink=always with
+ * --sparse=auto only, as in cp; --sparse=never with no engine that may
+ * share blocks...). Returns NULL, or the reason they do not.
+ */
+const char *mapcp_check_opts(const struct mapcp_opts *opts);
 
 /*
  * Name of the i-th engine a user can choose, auto last, NULL past the end.

@@ -163,9 +163,22 @@ open_inplace(struct mapcp_job *job, const struct dest *d,
 	return 0;
 }
 
+/* What the engines need to know of DEST: can it seek, its block size. */
+static int
+dest_geometry(struct mapcp_job *job)
+{
+	struct stat st;
+
+	if (fstat(job->dst_fd, &st) < 0)
+		return job_fail(job, MAPCP_STEP_WRITE, errno);
+	job->seekable_dst = S_ISREG(st.st_mode);
+	job->block = st.st_blksize > 0 ? (size_t)st.st_blksize : 4096;
+	return 0;
+}
+
 /* Copy the data, then check that the source still has its size. */
 static int
-copy_data(struct mapcp_job *job, bool regular_dst)
+copy_data(struct mapcp_job *job)
 {
 	struct plan plan;
 	struct stat st;
@@ -173,6 +186,14 @@ copy_data(struct mapcp_job *job, bool regular_dst)
 
 	if (plan_build(&plan, job) < 0)
 		return job_fail(job, MAPCP_STEP_ENGINE, EINVAL);
+	/*
+	 * DEST gets its size first, so that no write extends it: XFS would
+	 * preallocate past each new end of file, and the blocks would stay
+	 * inside the file once its size is set (a hole turned allocated).
+	 */
+	if (!job->stream && job->seekable_dst &&
+	    ftruncate(job->dst_fd, job->size) < 0)
+		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	ret = plan_run(&plan, job);
 	if (ret < 0)
 		return ret;
@@ -184,7 +205,7 @@ copy_data(struct mapcp_job *job, bool regular_dst)
 			return job_changed(job);
 	}
 	/* A trailing hole, or the end of an old --inplace DEST. */
-	if (regular_dst &&
+	if (job->seekable_dst &&
 	    ftruncate(job->dst_fd, job->stream ? job->copied : job->size) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	return 0;
@@ -275,7 +296,10 @@ mapcp_copy_file(const char *src, const char *dst, const struct mapcp_opts *opts,
 		report->stream = "DEST is not a regular file";
 		job.stream = true;
 	}
-	ret = copy_data(&job, !d.exists || S_ISREG(d.st.st_mode));
+	ret = dest_geometry(&job);
+	if (ret < 0)
+		goto out;
+	ret = copy_data(&job);
 	if (ret < 0)
 		goto out;
 	report->atomic = !inplace;

@@ -20,12 +20,15 @@ struct mapcp_job {
 	const char *src_path; /* for messages and on_window */
 	const char *dst_path;
 	off_t size;           /* the source's size when opened */
+	size_t block;         /* DEST's block size: the grain of holes */
 	bool stream;          /* read until EOF, write sequentially */
+	bool seekable_dst;    /* DEST is a regular file */
 	off_t copied;         /* bytes written by every engine so far */
 	unsigned int windows; /* windows mapped so far, for on_window */
 	const struct mapcp_opts *opts;
 	struct mapcp_report *report;
-	void *priv; /* the running engine's per-file state */
+	void *priv;       /* the running engine's per-file state */
+	const char *note; /* an engine's words on its last failure */
 };
 
 /*
@@ -52,6 +55,7 @@ int job_changed(struct mapcp_job *job);
 enum engine_flag {
 	ENGINE_MAPS_SOURCE = 1 << 0, /* needs a source it can mmap */
 	ENGINE_HIDDEN = 1 << 1,      /* for tests: not listed, never auto */
+	ENGINE_MAY_SHARE = 1 << 2,   /* may share blocks instead of copying */
 };
 
 /* An engine copies data extents; see DESIGN.md "Engines". */
@@ -60,7 +64,10 @@ struct mapcp_engine {
 	unsigned int flags; /* enum engine_flag */
 	/* Optional: set up per-file state in job->priv. 0 or -errno. */
 	int (*start)(struct mapcp_job *job);
-	/* Copy [off, off + len) to the same offsets of DEST. 0 or -errno. */
+	/*
+	 * Copy [off, off + len) to the same offsets of DEST, which already
+	 * has the source's size (unless it is a stream). 0 or -errno.
+	 */
 	int (*copy)(struct mapcp_job *job, off_t off, off_t len);
 	/* Optional: release job->priv. */
 	void (*finish)(struct mapcp_job *job);
@@ -104,6 +111,39 @@ bool plan_may_fall_back(int err);
  * sets *pos and *len, 0 when only hole is left, or -errno.
  */
 int extent_next(int fd, off_t end, off_t *pos, off_t *len);
+
+/*
+ * The extents an engine is given, by --sparse mode: auto, the data extents;
+ * always, the data extents less every whole block of zeros in them (read to
+ * find out); never, the data extents and, marked, the holes between them,
+ * which the planner fills with zeros.
+ */
+struct extents {
+	int fd;
+	off_t end;
+	off_t pos;
+	off_t data_end; /* end of the SEEK_DATA extent being split (always) */
+	enum mapcp_sparse mode;
+	size_t block;       /* hole granularity: DEST's block size */
+	unsigned char *buf; /* always: the bytes at [buf_off, +buf_len) */
+	off_t buf_off;
+	size_t buf_len;
+};
+
+/* Start walking fd's [0, end). 0, or -ENOMEM. */
+int extents_init(struct extents *x, int fd, off_t end, enum mapcp_sparse mode,
+		 size_t block);
+
+/*
+ * The next extent: 1 with *off and *len set, and *hole if it is a hole to
+ * write as zeros (--sparse=never); 0 at the end; -errno.
+ */
+int extents_next(struct extents *x, off_t *off, off_t *len, bool *hole);
+
+void extents_free(struct extents *x);
+
+/* Is [p, p + n) all zero bytes? */
+bool all_zero(const unsigned char *p, size_t n);
 
 /* guard.c: copies between mappings that survive SIGBUS. */
 enum guard_fault {

@@ -87,25 +87,79 @@ mapcp_check_engines(const char *list)
 	return plan_parse(&plan, list);
 }
 
+/*
+ * May auto use e? --reflink=never and --sparse=never exclude the engines
+ * that may share blocks instead of copying them: reflink, and
+ * copy_file_range, which clones on XFS and btrfs.
+ */
+static bool
+auto_may_use(const struct mapcp_engine *e, const struct mapcp_opts *o)
+{
+	if (e->flags & ENGINE_HIDDEN)
+		return false;
+	if (e->flags & ENGINE_MAY_SHARE)
+		return o->reflink != MAPCP_REFLINK_NEVER &&
+		       o->sparse != MAPCP_SPARSE_NEVER;
+	return true;
+}
+
+const char *
+mapcp_check_opts(const struct mapcp_opts *o)
+{
+	struct plan plan;
+	bool listed = o->engine != NULL && strcmp(o->engine, "auto") != 0;
+
+	if (listed && plan_parse(&plan, o->engine) < 0)
+		return "unknown engine";
+	if (o->reflink == MAPCP_REFLINK_ALWAYS) {
+		if (o->sparse != MAPCP_SPARSE_AUTO)
+			return "--reflink can be used only with --sparse=auto";
+		if (listed && (plan.n != 1 || plan.chain[0] != &engine_reflink))
+			return "--reflink=always copies with the reflink "
+			       "engine "
+			       "only";
+	}
+	for (unsigned int i = 0; listed && i < plan.n; i++) {
+		if (!(plan.chain[i]->flags & ENGINE_MAY_SHARE))
+			continue;
+		if (o->reflink == MAPCP_REFLINK_NEVER)
+			return "--reflink=never excludes the engines reflink "
+			       "and copy_file_range";
+		if (o->sparse == MAPCP_SPARSE_NEVER)
+			return "--sparse=never excludes the engines reflink "
+			       "and copy_file_range, which may share blocks";
+	}
+	if (o->queue_depth < 1 || o->queue_depth > MAPCP_MAX_QUEUE_DEPTH)
+		return "the queue depth must be from 1 to 1024";
+	return NULL;
+}
+
 int
 plan_build(struct plan *plan, const struct mapcp_job *job)
 {
-	const char *list = job->opts->engine;
+	const struct mapcp_opts *o = job->opts;
+	const char *list = o->engine;
 
+	plan->n = 0;
+	plan->why_next = NULL;
 	if (job->stream) {
-		plan->chain[0] = &engine_rw;
-		plan->n = 1;
+		plan->chain[plan->n++] = &engine_rw;
 		plan->why = "streams are always copied by rw";
-		plan->why_next = NULL;
+		return 0;
+	}
+	if (o->reflink == MAPCP_REFLINK_ALWAYS) {
+		plan->chain[plan->n++] = &engine_reflink;
+		plan->why = "--reflink=always";
 		return 0;
 	}
 	if (list == NULL || strcmp(list, "auto") == 0) {
-		plan->n = 0;
 		for (unsigned int i = 0; engine_table[i] != NULL; i++)
-			if (!(engine_table[i]->flags & ENGINE_HIDDEN) &&
+			if (auto_may_use(engine_table[i], o) &&
 			    plan->n < PLAN_MAX)
 				plan->chain[plan->n++] = engine_table[i];
-		plan->why = "auto's first choice, an in-kernel copy";
+		plan->why = plan->chain[0] == &engine_reflink
+				    ? "auto's first choice: share the blocks"
+				    : "auto's first choice";
 		plan->why_next = "auto's next choice, after a fallback";
 		return 0;
 	}
@@ -117,30 +171,57 @@ plan_build(struct plan *plan, const struct mapcp_job *job)
 	return 0;
 }
 
-/* Copy every data extent of the source with e. 0 or -errno. */
+/* --sparse=never: write len zeros at off of DEST, no source read. */
+static int
+fill_zeros(struct mapcp_job *job, off_t off, off_t len)
+{
+	static const unsigned char zeros[1 << 16];
+
+	while (len > 0) {
+		size_t n = len < (off_t)sizeof(zeros) ? (size_t)len
+						      : sizeof(zeros);
+		ssize_t w = write_all(job->dst_fd, zeros, n, off);
+
+		if (w < 0)
+			return job_fail(job, MAPCP_STEP_WRITE, (int)-w);
+		job->copied += w;
+		off += w;
+		len -= w;
+	}
+	return 0;
+}
+
+/* Copy every extent of the source with e. 0 or -errno. */
 static int
 run_engine(const struct mapcp_engine *e, struct mapcp_job *job)
 {
-	off_t pos = 0, len = 0;
-	int found, ret = 0;
+	struct extents x;
+	off_t off = 0, len = 0;
+	bool hole = false;
+	int found = 0, ret;
 
 	job->report->extents = 0;
 	job->priv = NULL;
+	job->note = NULL;
 	if (e->start != NULL && (ret = e->start(job)) < 0)
 		return ret;
 	if (job->stream) {
 		ret = e->copy(job, 0, 0);
 	} else {
-		while ((found = extent_next(job->src_fd, job->size, &pos,
-					    &len)) > 0) {
-			ret = e->copy(job, pos, len);
-			if (ret < 0)
-				break;
-			job->report->extents++;
-			pos += len;
+		ret = extents_init(&x, job->src_fd, job->size,
+				   job->opts->sparse, job->block);
+		if (ret < 0)
+			ret = job_fail(job, MAPCP_STEP_READ, -ret);
+		while (ret == 0 &&
+		       (found = extents_next(&x, &off, &len, &hole)) > 0) {
+			ret = hole ? fill_zeros(job, off, len)
+				   : e->copy(job, off, len);
+			if (ret == 0 && !hole)
+				job->report->extents++;
 		}
 		if (found < 0)
 			ret = job_fail(job, MAPCP_STEP_READ, -found);
+		extents_free(&x);
 	}
 	if (e->finish != NULL)
 		e->finish(job);
@@ -159,12 +240,14 @@ plan_run(const struct plan *plan, struct mapcp_job *job)
 		r->engine = e->name;
 		r->why = i == 0 ? plan->why : plan->why_next;
 		ret = run_engine(e, job);
+		r->note = ret < 0 ? job->note : NULL;
 		if (ret == 0 || job->copied > 0 || !plan_may_fall_back(-ret) ||
 		    i + 1 == plan->n)
 			return ret;
 		if (r->nfallbacks < MAPCP_MAX_FALLBACKS) {
 			r->fallback[r->nfallbacks].engine = e->name;
 			r->fallback[r->nfallbacks].err = -ret;
+			r->fallback[r->nfallbacks].note = job->note;
 			r->nfallbacks++;
 		}
 		r->step = MAPCP_STEP_NONE;

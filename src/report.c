@@ -20,6 +20,7 @@ mapcp_opts_init(struct mapcp_opts *opts)
 	opts->engine = "auto";
 	opts->window = MAPCP_DEFAULT_WINDOW;
 	opts->buffer = MAPCP_DEFAULT_BUFFER;
+	opts->queue_depth = MAPCP_DEFAULT_QUEUE_DEPTH;
 	opts->umask = umask(022);
 	umask(opts->umask);
 }
@@ -66,6 +67,9 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 		snprintf(buf, size, "'%s' and '%s' are the same file", s, d);
 	else if (r->step == MAPCP_STEP_COPY)
 		snprintf(buf, size, "error copying '%s' to '%s': %s", s, d, e);
+	else if (r->step == MAPCP_STEP_CLONE)
+		snprintf(buf, size, "failed to clone '%s' from '%s': %s", d, s,
+			 e);
 	else if (r->step == MAPCP_STEP_CHANGED && r->size_now >= 0)
 		snprintf(buf, size,
 			 "'%s' changed size during the copy "
@@ -81,6 +85,11 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 			 words[step].with_err ? e : "");
 	else
 		snprintf(buf, size, "cannot copy '%s' to '%s': %s", s, d, e);
+	if (r->note != NULL) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, size - n, " (%s)", r->note);
+	}
 	return buf;
 }
 

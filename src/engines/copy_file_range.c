@@ -41,5 +41,6 @@ cfr_copy(struct mapcp_job *job, off_t off, off_t len)
 
 const struct mapcp_engine engine_copy_file_range = {
 	.name = "copy_file_range",
+	.flags = ENGINE_MAY_SHARE, /* XFS and btrfs clone instead */
 	.copy = cfr_copy,
 };

@@ -1,7 +1,8 @@
 /*
  * mmap: the exercise's engine. Map a window of the source (PROT_READ,
- * MAP_SHARED) and the same window of DEST, which was first ftruncate()d to
- * the source's size and fallocate()d, then memcpy() one into the other.
+ * MAP_SHARED) and the same window of DEST, which copy.c has already given
+ * the source's size (ftruncate) and we fallocate(), then memcpy() one into
+ * the other.
  * The windows keep memory bounded; guard_memcpy() turns the SIGBUS of a
  * source that shrank into an error instead of a crash.
  */
@@ -13,18 +14,6 @@
 
 #include "../internal.h"
 #include "../window.h"
-
-static int
-mmap_start(struct mapcp_job *job)
-{
-	struct stat st;
-
-	if (fstat(job->dst_fd, &st) < 0)
-		return job_fail(job, MAPCP_STEP_WRITE, errno);
-	if (st.st_size < job->size && ftruncate(job->dst_fd, job->size) < 0)
-		return job_fail(job, MAPCP_STEP_WRITE, errno);
-	return 0;
-}
 
 /*
  * Reserve the blocks of [off, off + len) so that a full disk is an error
@@ -80,6 +69,5 @@ mmap_copy(struct mapcp_job *job, off_t off, off_t len)
 const struct mapcp_engine engine_mmap = {
 	.name = "mmap",
 	.flags = ENGINE_MAPS_SOURCE,
-	.start = mmap_start,
 	.copy = mmap_copy,
 };

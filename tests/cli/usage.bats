@@ -6,11 +6,15 @@ load helpers
 @test "--help lists every engine within 80 columns" {
 	run "$MAPCP" --help
 	[ "$status" -eq 0 ]
-	for e in auto mmap mmap-write rw copy_file_range; do
+	for e in auto reflink copy_file_range rw io_uring mmap-write mmap \
+		sendfile splice; do
 		[[ "$output" == *" $e"* ]]
 	done
 	[ -z "$(printf '%s\n' "$output" | awk 'length > 80')" ]
-	[[ "$output" != *fail* ]] # the test engine stays hidden
+	# The test engine stays hidden from the list.
+	engines=$(printf '%s\n' "$output" | grep -E '^ {27}[a-z_ -]+$')
+	[ -n "$engines" ]
+	[[ "$engines" != *fail* ]]
 }
 
 @test "--version" {
@@ -86,4 +90,58 @@ load helpers
 	run "$MAPCP" -t d
 	[ "$status" -eq 1 ]
 	[ "${lines[0]}" = "mapcp: missing file operand" ]
+}
+
+@test "--sparse and --reflink take auto, always or never" {
+	random_file a 10
+	run "$MAPCP" --sparse=sometimes a b
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "mapcp: invalid argument 'sometimes' for '--sparse'" ]
+	[ "${lines[1]}" = "Valid arguments are: 'auto', 'always', 'never'" ]
+	run "$MAPCP" --reflink=perhaps a b
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "mapcp: invalid argument 'perhaps' for '--reflink'" ]
+	[ ! -e b ]
+}
+
+@test "options that contradict each other are usage errors" {
+	random_file a 10
+	run "$MAPCP" --reflink --sparse=always a b
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "mapcp: --reflink can be used only with --sparse=auto" ]
+	run "$MAPCP" --reflink=always -e mmap a b
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "mapcp: --reflink=always copies with the reflink engine only" ]
+	run "$MAPCP" --reflink=never -e copy_file_range a b
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "mapcp: --reflink=never excludes the engines reflink and copy_file_range" ]
+	run "$MAPCP" --sparse=never -e reflink a b
+	[ "$status" -eq 1 ]
+	[[ "${lines[0]}" == "mapcp: --sparse=never excludes the engines reflink and copy_file_range"* ]]
+	[ ! -e b ]
+}
+
+@test "--queue-depth takes 1 to 1024" {
+	random_file a 100000
+	for bad in 0 1025 -1 x 4k ""; do
+		run "$MAPCP" -e io_uring --queue-depth="$bad" a b
+		[ "$status" -eq 1 ]
+		[ "${lines[0]}" = "mapcp: invalid queue depth '$bad' (1 to 1024)" ]
+	done
+	run "$MAPCP" -e io_uring --queue-depth=1024 a b
+	[ "$status" -eq 0 ]
+	cmp a b
+}
+
+@test "--reflink=never and --sparse=never still copy, without sharing" {
+	random_file a 100000
+	run "$MAPCP" --debug --reflink=never a b
+	[ "$status" -eq 0 ]
+	[[ "$output" == "'a' -> 'b': engine rw (auto's first choice)"* ]]
+	cmp a b
+	truncate -s 1M h
+	run "$MAPCP" --debug --sparse=never h n
+	[ "$status" -eq 0 ]
+	cmp h n
+	[ "$(stat -c %b n)" -ge 2048 ]
 }

@@ -14,8 +14,10 @@
 #define MiB ((off_t)1 << 20)
 #define GiB ((off_t)1 << 30)
 
-static const char *const engines[] = { "auto", "copy_file_range", "rw",
-				       "mmap-write", "mmap" };
+/* Every engine but reflink, which most filesystems cannot do: see below. */
+static const char *const engines[] = { "auto",     "copy_file_range", "rw",
+				       "io_uring", "mmap-write",      "mmap",
+				       "sendfile", "splice" };
 #define NENGINES (sizeof(engines) / sizeof(engines[0]))
 
 static struct mapcp_report report;
@@ -251,14 +253,15 @@ truncate_soon(void *arg)
 static void
 test_source_shrinks_racing(void **state)
 {
-	const char *plain[] = { "rw", "copy_file_range" };
+	const char *plain[] = { "rw", "copy_file_range", "io_uring", "sendfile",
+				"splice" };
 	int outcome[2] = { 0, 0 };
 	char src[PATH_MAX];
 
 	(void)state;
 	snprintf(src, sizeof(src), "%s", path_in("src"));
-	for (size_t e = 0; e < 2; e++) {
-		for (int round = 0; round < 3; round++) {
+	for (size_t e = 0; e < sizeof(plain) / sizeof(plain[0]); e++) {
+		for (int round = 0; round < 2; round++) {
 			struct mapcp_opts o = test_opts(plain[e]);
 			struct before b;
 			pthread_t t;
@@ -462,6 +465,189 @@ test_dest_forms(void **state)
 	assert_int_equal(report.step, MAPCP_STEP_CREATE);
 }
 
+/* The data extents of path, as "off+len" pairs; n of them. */
+static int
+data_map(const char *path, off_t *map, int max)
+{
+	int fd = open(path, O_RDONLY), n = 0;
+	off_t pos = 0, data, hole, size = file_size(path);
+
+	assert_true(fd >= 0);
+	while (pos < size && (data = lseek(fd, pos, SEEK_DATA)) >= 0) {
+		hole = lseek(fd, data, SEEK_HOLE);
+		assert_true(n + 2 <= max);
+		map[n++] = data;
+		map[n++] = hole - data;
+		pos = hole;
+	}
+	close(fd);
+	return n / 2;
+}
+
+/* Data, explicit zeros, a hole, data around a zero block, a trailing hole. */
+static void
+make_layout(const char *p)
+{
+	static unsigned char zeros[8 * 4096];
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_int_equal(ftruncate(fd, 2 * MiB), 0);
+	assert_int_equal(pwrite(fd, zeros, 8 * 4096, 16 * 4096), 8 * 4096);
+	assert_int_equal(pwrite(fd, zeros, 4096, MiB + 4096), 4096);
+	close(fd);
+	write_pattern_at(p, 0, 16 * 4096, 1);
+	write_pattern_at(p, MiB, 4096, 2);
+	write_pattern_at(p, MiB + 2 * 4096, 4096, 3);
+}
+
+/*
+ * Every engine in every --sparse mode: the bytes always, and the holes as
+ * the mode says: auto copies the source's layout, always also makes holes
+ * of the zero blocks, never allocates everything.
+ */
+static void
+test_sparse_modes(void **state)
+{
+	const enum mapcp_sparse modes[] = { MAPCP_SPARSE_AUTO,
+					    MAPCP_SPARSE_ALWAYS,
+					    MAPCP_SPARSE_NEVER };
+	const off_t always[] = { 0, 64 * KiB, MiB, 4096, MiB + 8192, 4096 };
+	off_t src[16], dst[16];
+	int nsrc;
+	struct stat st;
+
+	(void)state;
+	make_layout(path_in("src"));
+	nsrc = data_map(path_in("src"), src, 16);
+	if (nsrc < 2 || src[0] != 0) {
+		fprintf(stderr, "# SKIP: %s keeps no holes\n", scratch);
+		skip();
+	}
+	for (size_t e = 0; e < NENGINES; e++) {
+		for (int m = 0; m < 3; m++) {
+			struct mapcp_opts o = test_opts(engines[e]);
+			int ndst;
+
+			o.sparse = modes[m];
+			if (mapcp_check_opts(&o) != NULL)
+				continue; /* copy_file_range and never */
+			assert_int_equal(copy("src", "dst", &o), 0);
+			if (!files_equal(path_in("src"), path_in("dst")))
+				fail_msg("%s, sparse mode %d: differ",
+					 engines[e], m);
+			ndst = data_map(path_in("dst"), dst, 16);
+			assert_int_equal(stat(path_in("dst"), &st), 0);
+			if (modes[m] == MAPCP_SPARSE_AUTO) {
+				assert_int_equal(ndst, nsrc);
+				assert_memory_equal(dst, src,
+						    (size_t)nsrc * 2 *
+							    sizeof(off_t));
+			} else if (modes[m] == MAPCP_SPARSE_ALWAYS) {
+				assert_int_equal(ndst, 3);
+				assert_memory_equal(dst, always,
+						    sizeof(always));
+			} else {
+				assert_int_equal(ndst, 1);
+				assert_true(st.st_blocks * 512 >= 2 * MiB);
+			}
+			assert_int_equal(unlink(path_in("dst")), 0);
+		}
+	}
+}
+
+static void
+test_io_uring_depths(void **state)
+{
+	const unsigned int depths[] = { 1, 4, 64 };
+	const off_t sizes[] = { 1, 4097, 300 * KiB + 3, 5 * MiB + 1 };
+
+	(void)state;
+	for (size_t d = 0; d < 3; d++) {
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			struct mapcp_opts o = test_opts("io_uring");
+
+			o.queue_depth = depths[d];
+			o.buffer = 64 * 1024; /* many pieces in flight */
+			make_file(path_in("src"), (size_t)sizes[i],
+				  (unsigned)i);
+			assert_int_equal(copy("src", "dst", &o), 0);
+			assert_string_equal(report.engine, "io_uring");
+			assert_true(
+				files_equal(path_in("src"), path_in("dst")));
+		}
+	}
+}
+
+/* From a pipe, --sparse=always seeks over zero blocks as cp does. */
+static void *
+feed_zeros(void *arg)
+{
+	static unsigned char block[4096];
+	int fd = open(arg, O_WRONLY);
+
+	assert_true(fd >= 0);
+	memset(block, 'x', sizeof(block));
+	assert_int_equal(write(fd, block, 4096), 4096);
+	memset(block, 0, sizeof(block));
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(write(fd, block, 4096), 4096);
+	memset(block, 'y', sizeof(block));
+	assert_int_equal(write(fd, block, 100), 100);
+	close(fd);
+	return NULL;
+}
+
+static void
+test_stream_always(void **state)
+{
+	struct mapcp_opts o = test_opts("auto");
+	char fifo[PATH_MAX];
+	off_t map[8];
+	pthread_t t;
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s", path_in("fifo"));
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	o.sparse = MAPCP_SPARSE_ALWAYS;
+	assert_int_equal(pthread_create(&t, NULL, feed_zeros, fifo), 0);
+	assert_int_equal(copy("fifo", "dst", &o), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(file_size(path_in("dst")), 65 * 4096 + 100);
+	if (data_map(path_in("dst"), map, 8) == 1) {
+		fprintf(stderr, "# SKIP: %s keeps no holes\n", scratch);
+		skip();
+	}
+	assert_int_equal(data_map(path_in("dst"), map, 8), 2);
+	assert_int_equal(map[0], 0);
+	assert_int_equal(map[1], 4096);
+	assert_int_equal(map[2], 65 * 4096);
+}
+
+/* Where the filesystem cannot clone, reflink fails cleanly: no file. */
+static void
+test_reflink_here(void **state)
+{
+	struct mapcp_opts o = test_opts("auto");
+	int ret;
+
+	(void)state;
+	make_file(path_in("src"), 300 * KiB, 5);
+	o.reflink = MAPCP_REFLINK_ALWAYS;
+	ret = copy("src", "dst", &o);
+	if (ret == 0) { /* a filesystem that clones: a real copy, then */
+		assert_string_equal(report.engine, "reflink");
+		assert_true(files_equal(path_in("src"), path_in("dst")));
+		return;
+	}
+	assert_int_equal(report.step, MAPCP_STEP_CLONE);
+	assert_int_equal(scratch_entries(), 1);
+	/* auto, meanwhile, falls back and copies. */
+	o.reflink = MAPCP_REFLINK_AUTO;
+	assert_int_equal(copy("src", "dst", &o), 0);
+	assert_string_equal(report.fallback[0].engine, "reflink");
+	assert_true(files_equal(path_in("src"), path_in("dst")));
+}
+
 int
 main(void)
 {
@@ -478,6 +664,10 @@ main(void)
 		T(test_permissions),
 		T(test_inplace_and_no_clobber),
 		T(test_dest_forms),
+		T(test_sparse_modes),
+		T(test_io_uring_depths),
+		T(test_stream_always),
+		T(test_reflink_here),
 	};
 
 	return cmocka_run_group_tests_name("copy", tests, NULL, NULL);

@@ -115,6 +115,143 @@ test_dense(void **state)
 	assert_int_equal(s[0].len, 3 * MiB + 5);
 }
 
+/*
+ * A file of known layout in 4 KiB blocks: data, a run of explicit zeros
+ * (allocated, so SEEK_DATA calls it data), a hole, data with a zero block
+ * inside, zeros cut by the end of the data, and a trailing hole.
+ */
+static void
+make_layout(const char *p)
+{
+	static unsigned char zeros[8 * 4096];
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_int_equal(ftruncate(fd, 2 * MiB), 0);
+	assert_int_equal(pwrite(fd, zeros, 8 * 4096, 16 * 4096), 8 * 4096);
+	assert_int_equal(pwrite(fd, zeros, 4096, MiB + 4096), 4096);
+	assert_int_equal(pwrite(fd, zeros, 100, MiB + 3 * 4096), 100);
+	close(fd);
+	write_pattern_at(p, 0, 16 * 4096, 1);         /* [0, 64K) */
+	write_pattern_at(p, MiB, 4096, 2);            /* [1M, 1M+4K) */
+	write_pattern_at(p, MiB + 2 * 4096, 4096, 3); /* [1M+8K, 1M+12K) */
+}
+
+static int
+walk(const char *path, off_t end, enum mapcp_sparse mode, struct span *out,
+     int max)
+{
+	struct extents x;
+	int fd = open(path, O_RDONLY), n = 0, r;
+	off_t off, len, pos = 0;
+	bool hole;
+
+	assert_true(fd >= 0);
+	assert_int_equal(extents_init(&x, fd, end, mode, 4096), 0);
+	while ((r = extents_next(&x, &off, &len, &hole)) > 0) {
+		assert_true(n < max);
+		assert_true(off >= pos); /* in order, no overlap */
+		pos = off + len;
+		if (hole) { /* only never gives holes, and they tile the file */
+			assert_int_equal(mode, MAPCP_SPARSE_NEVER);
+			continue;
+		}
+		out[n].off = off;
+		out[n].len = len;
+		n++;
+	}
+	assert_int_equal(r, 0);
+	extents_free(&x);
+	close(fd);
+	return n;
+}
+
+/* Bytes covered by the extents and holes of --sparse=never, contiguously. */
+static off_t
+never_covered(const char *path, off_t end)
+{
+	struct extents x;
+	int fd = open(path, O_RDONLY);
+	off_t off, len, pos = 0;
+	bool hole;
+
+	assert_int_equal(extents_init(&x, fd, end, MAPCP_SPARSE_NEVER, 4096),
+			 0);
+	while (extents_next(&x, &off, &len, &hole) > 0) {
+		assert_int_equal(off, pos);
+		pos += len;
+	}
+	extents_free(&x);
+	close(fd);
+	return pos;
+}
+
+static void
+test_sparse_always(void **state)
+{
+	const char *p = path_in("layout");
+	struct span s[8];
+	int n;
+
+	(void)state;
+	if (!holes_supported()) {
+		fprintf(stderr, "# SKIP: %s keeps no holes\n", scratch);
+		skip();
+	}
+	make_layout(p);
+	n = walk(p, 2 * MiB, MAPCP_SPARSE_ALWAYS, s, 8);
+	/* The zero blocks and the block of 100 zeros are left out. */
+	assert_int_equal(n, 3);
+	assert_int_equal(s[0].off, 0);
+	assert_int_equal(s[0].len, 16 * 4096);
+	assert_int_equal(s[1].off, MiB);
+	assert_int_equal(s[1].len, 4096);
+	assert_int_equal(s[2].off, MiB + 2 * 4096);
+	assert_int_equal(s[2].len, 4096);
+	/* auto keeps what the filesystem says is data, zeros included. */
+	n = walk(p, 2 * MiB, MAPCP_SPARSE_AUTO, s, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(s[0].off, 0);
+	assert_int_equal(s[0].len, 24 * 4096);
+	/* never: the data extents as auto, and the holes between, marked. */
+	assert_int_equal(walk(p, 2 * MiB, MAPCP_SPARSE_NEVER, s, 8), 2);
+	assert_int_equal(s[1].off, MiB);
+	assert_int_equal(never_covered(p, 2 * MiB), 2 * MiB);
+	assert_int_equal(walk(p, 0, MAPCP_SPARSE_NEVER, s, 8), 0);
+}
+
+/* A block cut by the end of the file is data even if all zero. */
+static void
+test_always_partial_blocks(void **state)
+{
+	const char *p = path_in("tail");
+	static unsigned char zeros[4096 + 10];
+	struct span s[4];
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	(void)state;
+	assert_int_equal(write(fd, zeros, sizeof(zeros)), sizeof(zeros));
+	close(fd);
+	assert_int_equal(
+		walk(p, (off_t)sizeof(zeros), MAPCP_SPARSE_ALWAYS, s, 4), 1);
+	assert_int_equal(s[0].off, 4096);
+	assert_int_equal(s[0].len, 10);
+}
+
+static void
+test_all_zero(void **state)
+{
+	unsigned char b[300] = { 0 };
+
+	(void)state;
+	assert_true(all_zero(b, 0));
+	assert_true(all_zero(b, sizeof(b)));
+	b[299] = 1;
+	assert_false(all_zero(b, sizeof(b)));
+	assert_true(all_zero(b, 299));
+	b[0] = 1;
+	assert_false(all_zero(b, 1));
+}
+
 int
 main(void)
 {
@@ -125,6 +262,12 @@ main(void)
 						teardown_scratch),
 		cmocka_unit_test_setup_teardown(test_dense, setup_scratch,
 						teardown_scratch),
+		cmocka_unit_test_setup_teardown(
+			test_sparse_always, setup_scratch, teardown_scratch),
+		cmocka_unit_test_setup_teardown(test_always_partial_blocks,
+						setup_scratch,
+						teardown_scratch),
+		cmocka_unit_test(test_all_zero),
 	};
 
 	return cmocka_run_group_tests_name("extents", tests, NULL, NULL);

@@ -24,6 +24,8 @@ setup(void **state)
 	job.opts = &opts;
 	job.report = &report;
 	job.size = SIZE;
+	job.block = 4096;
+	job.seekable_dst = true;
 	job.src_fd = open(path_in("src"), O_RDONLY);
 	job.dst_fd = open(path_in("dst"), O_RDWR | O_CREAT | O_TRUNC, 0600);
 	return job.src_fd < 0 || job.dst_fd < 0 ? -1 : 0;
@@ -49,8 +51,56 @@ test_auto_chain(void **state)
 		if (!(engine_table[i]->flags & ENGINE_HIDDEN))
 			assert_ptr_equal(plan.chain[n++], engine_table[i]);
 	assert_int_equal(plan.n, n);
-	assert_ptr_equal(plan.chain[0], &engine_copy_file_range);
-	assert_ptr_equal(plan.chain[1], &engine_rw); /* measured fallback */
+	assert_ptr_equal(plan.chain[0], &engine_reflink);
+	assert_ptr_equal(plan.chain[1], &engine_copy_file_range);
+	assert_ptr_equal(plan.chain[2], &engine_rw); /* measured fallback */
+}
+
+/* Engines that may share blocks are kept out when sharing is unwanted. */
+static void
+test_auto_without_sharing(void **state)
+{
+	const enum mapcp_reflink reflink[] = { MAPCP_REFLINK_NEVER,
+					       MAPCP_REFLINK_AUTO };
+	const enum mapcp_sparse sparse[] = { MAPCP_SPARSE_AUTO,
+					     MAPCP_SPARSE_NEVER };
+	struct plan plan;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		opts.reflink = reflink[i];
+		opts.sparse = sparse[i];
+		assert_int_equal(plan_build(&plan, &job), 0);
+		assert_ptr_equal(plan.chain[0], &engine_rw);
+		for (unsigned int k = 0; k < plan.n; k++)
+			assert_false(plan.chain[k]->flags & ENGINE_MAY_SHARE);
+	}
+	opts.reflink = MAPCP_REFLINK_ALWAYS;
+	opts.sparse = MAPCP_SPARSE_AUTO;
+	assert_int_equal(plan_build(&plan, &job), 0);
+	assert_int_equal(plan.n, 1);
+	assert_ptr_equal(plan.chain[0], &engine_reflink);
+	assert_string_equal(plan.why, "--reflink=always");
+}
+
+/* A fallback keeps the engine's own words on why it could not copy. */
+static void
+test_fallback_note(void **state)
+{
+	struct plan plan;
+
+	(void)state;
+	opts.engine = "reflink,rw";
+	assert_int_equal(plan_build(&plan, &job), 0);
+	assert_int_equal(plan_run(&plan, &job), 0);
+	assert_string_equal(report.engine, "rw");
+	if (report.nfallbacks == 0) { /* this filesystem clones */
+		fprintf(stderr, "# SKIP: %s can clone\n", scratch);
+		skip();
+	}
+	assert_string_equal(report.fallback[0].engine, "reflink");
+	assert_non_null(report.fallback[0].note);
+	assert_true(files_equal(path_in("src"), path_in("dst")));
 }
 
 static void
@@ -157,6 +207,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_auto_chain, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_auto_without_sharing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fallback_note, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_list_and_stream, setup,
 						teardown),

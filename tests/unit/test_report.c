@@ -74,6 +74,11 @@ test_messages(void **state)
 	r.err = ENOSPC;
 	assert_string_equal(mapcp_report_error(&r, buf, sizeof(buf)),
 			    "error writing 'b': No space left on device");
+	r.step = MAPCP_STEP_CLONE;
+	r.err = EXDEV;
+	assert_string_equal(mapcp_report_error(&r, buf, sizeof(buf)),
+			    "failed to clone 'b' from 'a': "
+			    "Invalid cross-device link");
 	r.step = MAPCP_STEP_CHANGED;
 	r.size = 100;
 	r.size_now = 50;
@@ -81,7 +86,7 @@ test_messages(void **state)
 			    "'a' changed size during the copy "
 			    "(100 bytes when opened, 50 now)");
 	/* Every step has words of its own, and none ends with a period. */
-	for (int s = MAPCP_STEP_STAT_SRC; s <= MAPCP_STEP_CLOSE; s++) {
+	for (int s = MAPCP_STEP_STAT_SRC; s <= MAPCP_STEP_CLONE; s++) {
 		r.step = (enum mapcp_step)s;
 		mapcp_report_error(&r, buf, sizeof(buf));
 		assert_true(strlen(buf) > 10);
@@ -93,8 +98,9 @@ test_messages(void **state)
 static void
 test_engine_names(void **state)
 {
-	const char *expect[] = { "copy_file_range", "rw", "mmap-write", "mmap",
-				 "auto" };
+	const char *expect[] = { "reflink",  "copy_file_range", "rw",
+				 "io_uring", "mmap-write",      "mmap",
+				 "sendfile", "splice",          "auto" };
 	unsigned int i;
 
 	(void)state;
@@ -113,10 +119,51 @@ test_engine_names(void **state)
 	assert_int_equal(mapcp_check_engines("auto,rw"), -EINVAL);
 }
 
+static void
+test_option_combinations(void **state)
+{
+	struct mapcp_opts o;
+
+	(void)state;
+	mapcp_opts_init(&o);
+	assert_null(mapcp_check_opts(&o));
+	o.reflink = MAPCP_REFLINK_ALWAYS;
+	assert_null(mapcp_check_opts(&o));
+	o.sparse = MAPCP_SPARSE_NEVER; /* cp refuses this too */
+	assert_string_equal(mapcp_check_opts(&o),
+			    "--reflink can be used only with --sparse=auto");
+	o.sparse = MAPCP_SPARSE_AUTO;
+	o.engine = "mmap";
+	assert_non_null(mapcp_check_opts(&o));
+	o.engine = "reflink";
+	assert_null(mapcp_check_opts(&o));
+	o.reflink = MAPCP_REFLINK_NEVER;
+	assert_non_null(mapcp_check_opts(&o));
+	o.engine = "rw,copy_file_range";
+	assert_non_null(mapcp_check_opts(&o));
+	o.reflink = MAPCP_REFLINK_AUTO;
+	o.sparse = MAPCP_SPARSE_NEVER;
+	assert_non_null(mapcp_check_opts(&o));
+	o.engine = "rw,mmap";
+	assert_null(mapcp_check_opts(&o));
+	o.sparse = MAPCP_SPARSE_ALWAYS;
+	o.engine = "reflink"; /* per-extent clones leave zero blocks out */
+	assert_null(mapcp_check_opts(&o));
+	o.queue_depth = 0;
+	assert_non_null(mapcp_check_opts(&o));
+	o.queue_depth = MAPCP_MAX_QUEUE_DEPTH + 1;
+	assert_non_null(mapcp_check_opts(&o));
+	o.queue_depth = MAPCP_MAX_QUEUE_DEPTH;
+	assert_null(mapcp_check_opts(&o));
+	o.engine = "warp";
+	assert_string_equal(mapcp_check_opts(&o), "unknown engine");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_option_combinations),
 		cmocka_unit_test(test_sizes_accepted),
 		cmocka_unit_test(test_sizes_refused),
 		cmocka_unit_test(test_messages),

@@ -1,0 +1,282 @@
+#!/usr/bin/env bats
+# Every engine on real filesystems: XFS with reflink, btrfs, ext4 (each in
+# a loop device) and tmpfs, made fresh for this file when running as root.
+# Without root, or without a tool or kernel feature, each case is skipped
+# with the reason.
+
+load helpers
+
+ENGINES="auto reflink copy_file_range rw io_uring mmap-write mmap sendfile splice"
+FILESYSTEMS="xfs btrfs ext4 tmpfs"
+
+# make_fs NAME: make and mount the filesystem NAME under $FS_ROOT/NAME, or
+# write why not to $FS_ROOT/NAME.skip.
+make_fs() {
+	local name=$1 dir=$FS_ROOT/$1 img=$FS_ROOT/$1.img out
+	mkdir -p "$dir"
+	case $name in
+	tmpfs)
+		out=$(mount -t tmpfs -o size=1G tmpfs "$dir" 2>&1) && return 0
+		;;
+	*)
+		local mkfs="mkfs.$name"
+		command -v "$mkfs" >/dev/null || {
+			echo "$mkfs is not installed" >"$FS_ROOT/$name.skip"
+			return 0
+		}
+		truncate -s 600M "$img"
+		case $name in
+		xfs) out=$(mkfs.xfs -q -m reflink=1 "$img" 2>&1) ;;
+		btrfs) out=$(mkfs.btrfs -q -f "$img" 2>&1) ;;
+		ext4) out=$(mkfs.ext4 -q -F -b 4096 "$img" 2>&1) ;;
+		esac || {
+			echo "$mkfs failed: $out" >"$FS_ROOT/$name.skip"
+			return 0
+		}
+		out=$(mount -o loop "$img" "$dir" 2>&1) && return 0
+		;;
+	esac
+	echo "cannot mount $name: ${out:-unknown error}" >"$FS_ROOT/$name.skip"
+}
+
+setup_file() {
+	FS_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/mapcp-fs-XXXXXX")
+	export FS_ROOT
+	if [ "$(id -u)" -ne 0 ]; then
+		for fs in $FILESYSTEMS; do
+			echo "not root: cannot mount filesystems" >"$FS_ROOT/$fs.skip"
+		done
+		return 0
+	fi
+	for fs in $FILESYSTEMS; do
+		make_fs "$fs"
+	done
+}
+
+teardown_file() {
+	local fs
+	for fs in $FILESYSTEMS; do
+		mountpoint -q "$FS_ROOT/$fs" && umount "$FS_ROOT/$fs"
+	done
+	rm -rf "$FS_ROOT"
+}
+
+# on FS: skip unless FS is mounted; then work in a fresh directory on it.
+on() {
+	[ -f "$FS_ROOT/$1.skip" ] && skip "$1: $(cat "$FS_ROOT/$1.skip")"
+	D=$FS_ROOT/$1/$BATS_TEST_NUMBER
+	rm -rf "$D"
+	mkdir -p "$D"
+}
+
+HOLEMAP() { "${MAPCP_TESTS:-$BATS_TEST_DIRNAME/../../build/tests}/holemap" "$@"; }
+
+# layout FILE: data, a run of written zeros, a hole, data around a zero
+# block, a trailing hole; 2 MiB in all, 4 KiB blocks.
+layout() {
+	truncate -s 2M "$1"
+	head -c 65536 /dev/urandom | dd of="$1" conv=notrunc status=none
+	dd if=/dev/zero of="$1" bs=4096 seek=16 count=8 conv=notrunc status=none
+	head -c 4096 /dev/urandom | dd of="$1" bs=4096 seek=256 conv=notrunc status=none
+	dd if=/dev/zero of="$1" bs=4096 seek=257 count=1 conv=notrunc status=none
+	head -c 4096 /dev/urandom | dd of="$1" bs=4096 seek=258 conv=notrunc status=none
+	sync "$1"
+}
+
+# A copy that keeps the source's holes allocates no more than the source
+# plus a block per extent.
+blocks_within() { # SRC DST
+	local src dst extents
+	src=$(HOLEMAP "$1" | sed -n 's/^size .* allocated //p')
+	dst=$(HOLEMAP "$2" | sed -n 's/^size .* allocated //p')
+	extents=$(HOLEMAP "$1" | grep -vc '^size')
+	[ "$dst" -le $((src + extents * 4096)) ] || {
+		echo "$2 allocates $dst bytes, $1 $src in $extents extents" >&2
+		return 1
+	}
+}
+
+# may_share ENGINE: does ENGINE clone rather than copy, where it can?
+may_share() { [ "$1" = reflink ] || [ "$1" = copy_file_range ]; }
+
+clones() { [ "$1" = xfs ] || [ "$1" = btrfs ]; }
+
+@test "every engine x sparse mode x filesystem: the bytes, and the holes as the mode says" {
+	local ran=0
+	for fs in $FILESYSTEMS; do
+		[ -f "$FS_ROOT/$fs.skip" ] && continue
+		on "$fs"
+		layout "$D/src"
+		HOLEMAP "$D/src" >"$D/src.map"
+		for e in $ENGINES; do
+			for mode in auto always never; do
+				rm -f "$D/dst"
+				run "$MAPCP" -e "$e" --sparse="$mode" "$D/src" "$D/dst"
+				if [ "$mode" = never ] && may_share "$e"; then
+					[ "$status" -eq 1 ] # a usage error: may share blocks
+					[[ "$output" == *"--sparse=never excludes"* ]]
+					continue
+				fi
+				if [ "$e" = reflink ] && ! clones "$fs"; then
+					[ "$status" -eq 1 ]
+					[[ "$output" == "mapcp: failed to clone '$D/dst' from '$D/src': "* ]]
+					[ ! -e "$D/dst" ]
+					continue
+				fi
+				[ "$status" -eq 0 ] || { echo "$fs $e $mode: $output"; return 1; }
+				echo "checking $fs, engine $e, --sparse=$mode"
+				"$SPARSECMP" "$D/src" "$D/dst"
+				HOLEMAP "$D/dst" >"$D/dst.map"
+				case $mode in
+				auto)
+					# The source's data extents, the same holes.
+					diff <(grep -v '^size' "$D/src.map") <(grep -v '^size' "$D/dst.map")
+					blocks_within "$D/src" "$D/dst"
+					;;
+				always)
+					# The written zeros became holes too.
+					diff <(grep -v '^size' "$D/dst.map") - <<-EOF
+					0 65536
+					1048576 4096
+					1056768 4096
+					EOF
+					;;
+				never)
+					[ "$(grep -vc '^size' "$D/dst.map")" -eq 1 ]
+					grep -q '^0 2097152$' "$D/dst.map"
+					;;
+				esac
+				ran=$((ran + 1))
+			done
+		done
+		# No engine changed the source, holes included (reading a
+		# tmpfs hole through a mapping would allocate it).
+		diff "$D/src.map" <(HOLEMAP "$D/src")
+	done
+	[ "$ran" -gt 0 ] || skip "no filesystem could be made"
+}
+
+@test "reflink shares extents on XFS and btrfs, and costs no space" {
+	local ran=0
+	for fs in xfs btrfs; do
+		[ -f "$FS_ROOT/$fs.skip" ] && continue
+		on "$fs"
+		head -c 100M /dev/urandom >"$D/big"
+		sync
+		before=$(df --output=avail -B1 "$D" | tail -n 1)
+		run "$MAPCP" --reflink=always --debug "$D/big" "$D/copy"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"engine reflink (--reflink=always)"* ]]
+		cmp "$D/big" "$D/copy"
+		sync
+		after=$(df --output=avail -B1 "$D" | tail -n 1)
+		# Not the 100 MiB a copy would take.
+		[ $((before - after)) -lt $((10 << 20)) ]
+		filefrag -v "$D/copy" | grep -q shared
+		# auto shares too, and says so.
+		run "$MAPCP" --debug "$D/big" "$D/copy2"
+		[[ "$output" == *"engine reflink (auto's first choice: share the blocks)"* ]]
+		filefrag -v "$D/copy2" | grep -q shared
+		# --reflink=never copies the bytes.
+		run "$MAPCP" --reflink=never "$D/big" "$D/copy3"
+		[ "$status" -eq 0 ]
+		! filefrag -v "$D/copy3" | grep -q shared
+		ran=$((ran + 1))
+	done
+	[ "$ran" -gt 0 ] || skip "neither XFS nor btrfs could be made"
+}
+
+@test "--reflink=always where blocks cannot be shared: a clear error, no file" {
+	local ran=0
+	for fs in ext4 tmpfs; do
+		[ -f "$FS_ROOT/$fs.skip" ] && continue
+		on "$fs"
+		head -c 100000 /dev/urandom >"$D/a"
+		run "$MAPCP" --reflink=always "$D/a" "$D/b"
+		[ "$status" -eq 1 ]
+		[ "$output" = "mapcp: failed to clone '$D/b' from '$D/a': Operation not supported (this filesystem cannot share blocks)" ]
+		[ "$(ls -A "$D")" = a ]
+		ran=$((ran + 1))
+	done
+	[ "$ran" -gt 0 ] || skip "neither ext4 nor tmpfs could be made"
+}
+
+@test "copies between filesystems fall back to rw, and every engine copies or says why" {
+	local pairs="xfs:btrfs btrfs:ext4 ext4:tmpfs tmpfs:xfs" ran=0
+	for pair in $pairs; do
+		from=${pair%:*} to=${pair#*:}
+		[ -f "$FS_ROOT/$from.skip" ] || [ -f "$FS_ROOT/$to.skip" ] && continue
+		on "$from"
+		S=$D
+		on "$to"
+		layout "$S/src"
+		run "$MAPCP" --debug "$S/src" "$D/auto"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"engine rw (auto's next choice, after a fallback); fell back from reflink: Invalid cross-device link"*", copy_file_range: Invalid cross-device link"* ]]
+		"$SPARSECMP" "$S/src" "$D/auto"
+		for e in $ENGINES; do
+			run "$MAPCP" -e "$e" "$S/src" "$D/$e"
+			case $e in
+			reflink)
+				[ "$status" -eq 1 ]
+				[[ "$output" == *"failed to clone"*"Invalid cross-device link (the files are on different filesystems)" ]]
+				[ ! -e "$D/$e" ]
+				;;
+			copy_file_range)
+				[ "$status" -eq 1 ]
+				[[ "$output" == *"error copying"*"Invalid cross-device link" ]]
+				[ ! -e "$D/$e" ]
+				;;
+			*)
+				[ "$status" -eq 0 ]
+				"$SPARSECMP" "$S/src" "$D/$e"
+				;;
+			esac
+		done
+		ran=$((ran + 1))
+	done
+	[ "$ran" -gt 0 ] || skip "no two filesystems could be made"
+}
+
+@test "a 500 GiB sparse file with a few MiB of data, every engine, every filesystem" {
+	local ran=0
+	for fs in $FILESYSTEMS; do
+		[ -f "$FS_ROOT/$fs.skip" ] && continue
+		on "$fs"
+		truncate -s 500G "$D/huge"
+		for at in 0 1 100 250 499; do
+			head -c 1M /dev/urandom |
+				dd of="$D/huge" bs=1M seek=$((at * 1024)) conv=notrunc status=none
+		done
+		printf end | dd of="$D/huge" bs=1 seek=$((500 * 1024 * 1024 * 1024 - 3)) \
+			conv=notrunc status=none
+		for e in $ENGINES; do
+			[ "$e" = reflink ] && ! clones "$fs" && continue
+			run "$MAPCP" -e "$e" "$D/huge" "$D/copy"
+			[ "$status" -eq 0 ] || { echo "$fs $e: $output"; return 1; }
+			"$SPARSECMP" "$D/huge" "$D/copy"
+			blocks_within "$D/huge" "$D/copy"
+			rm "$D/copy"
+		done
+		ran=$((ran + 1))
+	done
+	[ "$ran" -gt 0 ] || skip "no filesystem could be made"
+}
+
+@test "io_uring at queue depths 1, 4 and 64 on every filesystem" {
+	local ran=0
+	for fs in $FILESYSTEMS; do
+		[ -f "$FS_ROOT/$fs.skip" ] && continue
+		on "$fs"
+		head -c $((5 * 1024 * 1024 + 77)) /dev/urandom >"$D/src"
+		for qd in 1 4 64; do
+			run "$MAPCP" -e io_uring --queue-depth="$qd" --buffer=64K \
+				--debug "$D/src" "$D/q$qd"
+			[ "$status" -eq 0 ]
+			[[ "$output" == *"engine io_uring (chosen with --engine)"* ]]
+			cmp "$D/src" "$D/q$qd"
+		done
+		ran=$((ran + 1))
+	done
+	[ "$ran" -gt 0 ] || skip "no filesystem could be made"
+}
