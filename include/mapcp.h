@@ -22,7 +22,7 @@
 /* Default rw buffer: measured likewise; never below 128 KiB. */
 #define MAPCP_DEFAULT_BUFFER (256u << 10)
 /* Default io_uring queue depth (reads and writes in flight): measured. */
-#define MAPCP_DEFAULT_QUEUE_DEPTH 8u
+#define MAPCP_DEFAULT_QUEUE_DEPTH 32u
 #define MAPCP_MAX_QUEUE_DEPTH     1024u
 
 enum mapcp_flag {

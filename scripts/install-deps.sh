@@ -11,6 +11,7 @@ bats
 btrfs-progs
 clang-tidy
 cppcheck
+e2fsprogs
 gcc
 gnuplot-nox
 libcmocka-dev

@@ -52,6 +52,13 @@ job_fail(struct mapcp_job *job, enum mapcp_step step, int err)
  */
 int job_changed(struct mapcp_job *job);
 
+/*
+ * An in-kernel copy returned 0 bytes before the end of the extent: if
+ * nothing was copied yet, the source is /proc-like (-ENODATA, a fallback),
+ * else it shrank (job_changed()).
+ */
+int job_no_data(struct mapcp_job *job);
+
 enum engine_flag {
 	ENGINE_MAPS_SOURCE = 1 << 0, /* needs a source it can mmap */
 	ENGINE_HIDDEN = 1 << 1,      /* for tests: not listed, never auto */

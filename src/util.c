@@ -60,3 +60,11 @@ job_changed(struct mapcp_job *job)
 	job->report->size_now = fstat(job->src_fd, &st) == 0 ? st.st_size : -1;
 	return job_fail(job, MAPCP_STEP_CHANGED, EIO);
 }
+
+int
+job_no_data(struct mapcp_job *job)
+{
+	if (job->copied == 0)
+		return job_fail(job, MAPCP_STEP_COPY, ENODATA);
+	return job_changed(job);
+}

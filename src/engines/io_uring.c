@@ -5,8 +5,8 @@
  * piece of the file: a read into the buffer, then a write out of it, the
  * write queued when the read completes. Linking each read to its write
  * (IOSQE_IO_LINK) was measured and left out: no faster here, warm or cold,
- * and 10-15% more CPU, as linked buffered writes go through io-wq workers
- * (README.md "Choosing the defaults"). Short reads and writes do the rest.
+ * at depths 2 to 32 (README.md "Choosing the defaults"), and a link breaks
+ * on every short read. Short reads and writes do the rest.
  * Where io_uring is disabled or refused, start() says why and the planner
  * moves on.
  */
@@ -160,39 +160,26 @@ buffer(const struct ring *r, unsigned int i)
 	return r->mem + (size_t)i * r->bufsize;
 }
 
-/* The write of what slot i has not written yet. */
+/* The read (or write) of what slot i has not read (or written) yet. */
 static void
-queue_write(struct ring *r, int fd, unsigned int i)
+queue(struct ring *r, const struct mapcp_job *job, unsigned int i, bool write)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
 	struct slot *s = &r->slots[i];
-	unsigned char *p = buffer(r, i) + s->sent;
-	unsigned int n = s->len - s->sent;
-	__u64 at = (__u64)s->off + s->sent;
+	unsigned int done = write ? s->sent : s->have;
+	unsigned char *p = buffer(r, i) + done;
+	unsigned int n = s->len - done;
+	__u64 at = (__u64)s->off + done;
 
-	if (r->fixed)
-		io_uring_prep_write_fixed(sqe, fd, p, n, at, (int)i);
+	if (write && r->fixed)
+		io_uring_prep_write_fixed(sqe, job->dst_fd, p, n, at, (int)i);
+	else if (write)
+		io_uring_prep_write(sqe, job->dst_fd, p, n, at);
+	else if (r->fixed)
+		io_uring_prep_read_fixed(sqe, job->src_fd, p, n, at, (int)i);
 	else
-		io_uring_prep_write(sqe, fd, p, n, at);
-	io_uring_sqe_set_data64(sqe, (__u64)i << 1 | 1);
-	r->inflight++;
-}
-
-/* The read of what slot i has not read yet. */
-static void
-queue_read(struct ring *r, int fd, unsigned int i)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
-	struct slot *s = &r->slots[i];
-	unsigned char *p = buffer(r, i) + s->have;
-	unsigned int n = s->len - s->have;
-	__u64 at = (__u64)s->off + s->have;
-
-	if (r->fixed)
-		io_uring_prep_read_fixed(sqe, fd, p, n, at, (int)i);
-	else
-		io_uring_prep_read(sqe, fd, p, n, at);
-	io_uring_sqe_set_data64(sqe, (__u64)i << 1);
+		io_uring_prep_read(sqe, job->src_fd, p, n, at);
+	io_uring_sqe_set_data64(sqe, (__u64)i << 1 | write);
 	r->inflight++;
 }
 
@@ -212,9 +199,9 @@ read_done(struct ring *r, struct mapcp_job *job, unsigned int i, int res)
 		return 0;
 	s->have += (unsigned int)res;
 	if (s->have < s->len)
-		queue_read(r, job->src_fd, i);
+		queue(r, job, i, false);
 	else
-		queue_write(r, job->dst_fd, i);
+		queue(r, job, i, true);
 	return 0;
 }
 
@@ -227,7 +214,7 @@ write_done(struct ring *r, struct mapcp_job *job, unsigned int i, int res)
 	if (res > 0)
 		s->sent += (unsigned int)res;
 	if (res > 0 && s->sent < s->len && r->error == 0) {
-		queue_write(r, job->dst_fd, i); /* short write: the rest */
+		queue(r, job, i, true); /* short write: the rest */
 		return 0;
 	}
 	r->free[r->nfree++] = i;
@@ -276,7 +263,7 @@ ring_copy(struct mapcp_job *job, off_t off, off_t len)
 				n = (off_t)r->bufsize;
 			r->slots[i] = (struct slot){ .off = pos,
 						     .len = (unsigned int)n };
-			queue_read(r, job->src_fd, i);
+			queue(r, job, i, false);
 			pos += n;
 		}
 		if (r->inflight == 0)

@@ -29,11 +29,8 @@ sendfile_copy(struct mapcp_job *job, off_t off, off_t len)
 				continue;
 			return job_fail(job, MAPCP_STEP_COPY, errno);
 		}
-		if (n == 0) {
-			if (job->copied == 0)
-				return job_fail(job, MAPCP_STEP_COPY, ENODATA);
-			return job_changed(job);
-		}
+		if (n == 0)
+			return job_no_data(job);
 		job->copied += n;
 	}
 	return 0;

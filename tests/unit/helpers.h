@@ -108,6 +108,28 @@ make_file(const char *path, size_t size, unsigned int seed)
 	write_pattern_at(path, 0, size, seed);
 }
 
+/*
+ * A file of known layout in 4 KiB blocks, 2 MiB in all: data [0, 64K),
+ * written zeros [64K, 96K) (allocated, so SEEK_DATA calls them data), a
+ * hole, data [1M, 1M+4K), a written zero block, data [1M+8K, 1M+12K), a
+ * block holding 100 written zeros, and a trailing hole.
+ */
+static inline void
+make_layout(const char *p)
+{
+	static unsigned char zeros[8 * 4096];
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_int_equal(ftruncate(fd, 2 * (1 << 20)), 0);
+	assert_int_equal(pwrite(fd, zeros, 8 * 4096, 16 * 4096), 8 * 4096);
+	assert_int_equal(pwrite(fd, zeros, 4096, (1 << 20) + 4096), 4096);
+	assert_int_equal(pwrite(fd, zeros, 100, (1 << 20) + 3 * 4096), 100);
+	close(fd);
+	write_pattern_at(p, 0, 16 * 4096, 1);
+	write_pattern_at(p, 1 << 20, 4096, 2);
+	write_pattern_at(p, (1 << 20) + 2 * 4096, 4096, 3);
+}
+
 /* Entries in the scratch directory, "." and ".." aside. */
 static inline int
 scratch_entries(void)

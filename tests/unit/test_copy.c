@@ -484,22 +484,6 @@ data_map(const char *path, off_t *map, int max)
 	return n / 2;
 }
 
-/* Data, explicit zeros, a hole, data around a zero block, a trailing hole. */
-static void
-make_layout(const char *p)
-{
-	static unsigned char zeros[8 * 4096];
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_int_equal(ftruncate(fd, 2 * MiB), 0);
-	assert_int_equal(pwrite(fd, zeros, 8 * 4096, 16 * 4096), 8 * 4096);
-	assert_int_equal(pwrite(fd, zeros, 4096, MiB + 4096), 4096);
-	close(fd);
-	write_pattern_at(p, 0, 16 * 4096, 1);
-	write_pattern_at(p, MiB, 4096, 2);
-	write_pattern_at(p, MiB + 2 * 4096, 4096, 3);
-}
-
 /*
  * Every engine in every --sparse mode: the bytes always, and the holes as
  * the mode says: auto copies the source's layout, always also makes holes

@@ -115,27 +115,6 @@ test_dense(void **state)
 	assert_int_equal(s[0].len, 3 * MiB + 5);
 }
 
-/*
- * A file of known layout in 4 KiB blocks: data, a run of explicit zeros
- * (allocated, so SEEK_DATA calls it data), a hole, data with a zero block
- * inside, zeros cut by the end of the data, and a trailing hole.
- */
-static void
-make_layout(const char *p)
-{
-	static unsigned char zeros[8 * 4096];
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_int_equal(ftruncate(fd, 2 * MiB), 0);
-	assert_int_equal(pwrite(fd, zeros, 8 * 4096, 16 * 4096), 8 * 4096);
-	assert_int_equal(pwrite(fd, zeros, 4096, MiB + 4096), 4096);
-	assert_int_equal(pwrite(fd, zeros, 100, MiB + 3 * 4096), 100);
-	close(fd);
-	write_pattern_at(p, 0, 16 * 4096, 1);         /* [0, 64K) */
-	write_pattern_at(p, MiB, 4096, 2);            /* [1M, 1M+4K) */
-	write_pattern_at(p, MiB + 2 * 4096, 4096, 3); /* [1M+8K, 1M+12K) */
-}
-
 static int
 walk(const char *path, off_t end, enum mapcp_sparse mode, struct span *out,
      int max)

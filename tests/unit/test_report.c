@@ -98,9 +98,11 @@ test_messages(void **state)
 static void
 test_engine_names(void **state)
 {
-	const char *expect[] = { "reflink",  "copy_file_range", "rw",
-				 "io_uring", "mmap-write",      "mmap",
-				 "sendfile", "splice",          "auto" };
+	const char *expect[] = {
+		"reflink",  "copy_file_range", "rw",
+		"sendfile", "splice",          "mmap-write",
+		"mmap",     "io_uring",        "auto",
+	};
 	unsigned int i;
 
 	(void)state;
