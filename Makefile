@@ -50,23 +50,34 @@ LIB_SRCS = \
 CLI_SRCS = \
 	cli/mapcp.c \
 	cli/maps.c
+BENCH_SRCS = \
+	bench/cache.c \
+	bench/data.c \
+	bench/machine.c \
+	bench/main.c \
+	bench/output.c \
+	bench/randread.c \
+	bench/runner.c \
+	bench/stats.c
 UNIT_TESTS = \
 	atomic \
 	copy \
 	extents \
 	guard \
 	plan \
-	report
+	report \
+	stats
 
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
 CLI_OBJS = $(CLI_SRCS:%.c=$(O)/%.o)
+BENCH_OBJS = $(BENCH_SRCS:%.c=$(O)/%.o)
 UNIT_BINS = $(UNIT_TESTS:%=$(O)/tests/test_%)
 LIB = $(O)/libmapcp.a
 
 .PHONY: all clean demo deps format install large-file lint test test-file \
 	uninstall unit-tests
 
-all: $(B)/mapcp $(B)/mmap_cp
+all: $(B)/mapcp $(B)/mmap_cp $(B)/mapcp-bench
 
 deps:
 	@scripts/install-deps.sh
@@ -90,15 +101,21 @@ $(B)/mapcp: $(CLI_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/mapcp-bench: $(BENCH_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lxxhash -lm $(LDLIBS)
+
 # The exercise's program is mapcp under its second name.
 $(B)/mmap_cp: $(B)/mapcp
 	ln -sf mapcp $@
 
-TEST_CPPFLAGS = -Isrc -Itests/support
-$(O)/tests/test_%: tests/unit/test_%.c $(O)/tests/support/compare.o $(LIB)
+TEST_CPPFLAGS = -Isrc -Ibench -Itests/support
+$(O)/tests/test_%: tests/unit/test_%.c $(O)/tests/support/compare.o \
+		$(O)/bench/stats.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
-		$(O)/tests/support/compare.o $(LIB) -lcmocka $(LDLIBS)
+		$(O)/tests/support/compare.o $(O)/bench/stats.o $(LIB) \
+		-lcmocka -lm $(LDLIBS)
 
 $(O)/tests/sparsecmp: $(O)/tests/support/sparsecmp.o $(O)/tests/support/compare.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
@@ -106,7 +123,11 @@ $(O)/tests/sparsecmp: $(O)/tests/support/sparsecmp.o $(O)/tests/support/compare.
 $(O)/tests/holemap: $(O)/tests/support/holemap.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-unit-tests: $(UNIT_BINS) $(O)/tests/sparsecmp $(O)/tests/holemap
+$(O)/tests/pin: $(O)/tests/support/pin.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+unit-tests: $(UNIT_BINS) $(O)/tests/sparsecmp $(O)/tests/holemap \
+	$(O)/tests/pin
 
 # Two complete builds, each tested: plain with -Werror, then sanitized.
 test: | deps
@@ -128,7 +149,8 @@ large-file.txt:
 	head -c 1G /dev/urandom > $@
 
 format:
-	clang-format -i $(LIB_SRCS) $(CLI_SRCS) src/*.h cli/*.h include/*.h \
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(BENCH_SRCS) src/*.h cli/*.h \
+		bench/*.h include/*.h \
 		tests/unit/*.c tests/unit/*.h
 
 lint: | deps
@@ -136,18 +158,20 @@ lint: | deps
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 755 $(B)/mapcp $(DESTDIR)$(BINDIR)/mapcp
+	install -m 755 $(B)/mapcp $(B)/mapcp-bench $(DESTDIR)$(BINDIR)/
 	ln -sf mapcp $(DESTDIR)$(BINDIR)/mmap_cp
-	install -m 644 man/mapcp.1 $(DESTDIR)$(MANDIR)/man1/mapcp.1
+	install -m 644 man/mapcp.1 man/mapcp-bench.1 $(DESTDIR)$(MANDIR)/man1/
 	ln -sf mapcp.1 $(DESTDIR)$(MANDIR)/man1/mmap_cp.1
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mapcp $(DESTDIR)$(BINDIR)/mmap_cp \
-		$(DESTDIR)$(MANDIR)/man1/mapcp.1 $(DESTDIR)$(MANDIR)/man1/mmap_cp.1
+		$(DESTDIR)$(BINDIR)/mapcp-bench \
+		$(DESTDIR)$(MANDIR)/man1/mapcp.1 $(DESTDIR)$(MANDIR)/man1/mmap_cp.1 \
+		$(DESTDIR)$(MANDIR)/man1/mapcp-bench.1
 
 clean:
-	rm -rf $(O) mapcp mmap_cp
+	rm -rf $(O) mapcp mmap_cp mapcp-bench
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(UNIT_BINS:=.d) \
 	$(O)/tests/support/compare.d $(O)/tests/support/sparsecmp.d \
-	$(O)/tests/support/holemap.d
+	$(O)/tests/support/holemap.d $(O)/tests/support/pin.d

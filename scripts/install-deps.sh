@@ -14,6 +14,7 @@ cppcheck
 e2fsprogs
 gcc
 gnuplot-nox
+jq
 libcmocka-dev
 liburing-dev
 libxxhash-dev
