@@ -43,9 +43,13 @@ LIB_SRCS = \
 	src/engines/splice.c \
 	src/extents.c \
 	src/guard.c \
+	src/metadata.c \
 	src/plan.c \
+	src/progress.c \
 	src/report.c \
 	src/util.c \
+	src/verify.c \
+	src/walk.c \
 	src/window.c
 CLI_SRCS = \
 	cli/mapcp.c \
@@ -99,7 +103,7 @@ $(LIB): $(LIB_OBJS)
 
 $(B)/mapcp: $(CLI_OBJS) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lxxhash $(LDLIBS)
 
 $(B)/mapcp-bench: $(BENCH_OBJS) $(LIB)
 	@mkdir -p $(@D)
@@ -115,7 +119,7 @@ $(O)/tests/test_%: tests/unit/test_%.c $(O)/tests/support/compare.o \
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(O)/tests/support/compare.o $(O)/bench/stats.o $(LIB) \
-		-lcmocka -lm $(LDLIBS)
+		-lcmocka -lxxhash -lm $(LDLIBS)
 
 $(O)/tests/sparsecmp: $(O)/tests/support/sparsecmp.o $(O)/tests/support/compare.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^

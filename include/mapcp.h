@@ -11,6 +11,7 @@
 #ifndef MAPCP_H
 #define MAPCP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -30,6 +31,43 @@ enum mapcp_flag {
 	MAPCP_NO_CLOBBER = 1 << 1, /* never replace an existing DEST */
 	MAPCP_INPLACE = 1 << 2,    /* write into DEST instead of replacing it */
 	MAPCP_FSYNC = 1 << 3,      /* fsync the data and the directory */
+	MAPCP_RECURSIVE = 1 << 4,  /* copy directories and what is in them */
+	MAPCP_UPDATE = 1 << 5,     /* only when SOURCE is newer than DEST */
+	MAPCP_VERIFY = 1 << 6,     /* read DEST back and compare, xxh3-128 */
+	MAPCP_INTERACTIVE = 1 << 7, /* ask opts.ask before replacing DEST */
+};
+
+/* What -p, --preserve keeps, with cp's meanings. */
+enum mapcp_preserve {
+	MAPCP_PRESERVE_MODE = 1 << 0,
+	MAPCP_PRESERVE_OWNERSHIP = 1 << 1,
+	MAPCP_PRESERVE_TIMESTAMPS = 1 << 2,
+	MAPCP_PRESERVE_LINKS = 1 << 3, /* hard links inside the copied set */
+	MAPCP_PRESERVE_XATTR = 1 << 4,
+	MAPCP_PRESERVE_ALL = (1 << 5) - 1,
+};
+
+/* Which symbolic links in SOURCE are followed: cp's -P, -H, -L. */
+enum mapcp_deref {
+	MAPCP_DEREF_DEFAULT = 0, /* cp's: -L for files, -P with -r */
+	MAPCP_DEREF_NEVER,       /* -P: copy symlinks as symlinks */
+	MAPCP_DEREF_ARGS,   /* -H: follow those named on the command line */
+	MAPCP_DEREF_ALWAYS, /* -L: follow them all */
+};
+
+/*
+ * Counters the library keeps up to date while it copies, for a progress
+ * display reading them from another thread. Totals come from
+ * mapcp_scan(), which may run alongside the copy.
+ */
+struct mapcp_progress {
+	_Atomic unsigned long long bytes;       /* data bytes copied so far */
+	_Atomic unsigned long long files;       /* entries done (or failed) */
+	_Atomic unsigned long long total_bytes; /* of the scan, so far */
+	_Atomic unsigned long long total_files;
+	_Atomic int scanned;  /* the scan has finished: totals are final */
+	pthread_mutex_t lock; /* guards current */
+	char current[1024];   /* the file being copied, as given */
 };
 
 /*
@@ -48,6 +86,17 @@ struct mapcp_window {
 };
 
 typedef void mapcp_window_fn(const struct mapcp_window *w, void *arg);
+
+struct mapcp_report;
+
+/*
+ * Called once for every entry mapcp_copy() copies, skips or fails on, from
+ * any thread, but never two at a time.
+ */
+typedef void mapcp_file_fn(const struct mapcp_report *r, void *arg);
+
+/* -i: may DEST be replaced? Never called two at a time. */
+typedef bool mapcp_ask_fn(const char *dst, void *arg);
 
 /* --sparse, with cp's meanings. */
 enum mapcp_sparse {
@@ -76,6 +125,14 @@ struct mapcp_opts {
 	enum mapcp_sparse sparse;
 	enum mapcp_reflink reflink;
 	unsigned int queue_depth; /* io_uring: requests in flight */
+	unsigned int preserve;    /* enum mapcp_preserve */
+	enum mapcp_deref deref;
+	unsigned int jobs; /* threads copying files of a tree; 0: CPUs */
+	struct mapcp_progress *progress; /* counters to update, or NULL */
+	mapcp_file_fn *on_file;
+	void *on_file_arg;
+	mapcp_ask_fn *ask;
+	void *ask_arg;
 	mapcp_window_fn *on_window;
 	void *on_window_arg;
 	int fail_errno;   /* the test engine "fail": errno it returns */
@@ -105,6 +162,15 @@ enum mapcp_step {
 	MAPCP_STEP_COMMIT,     /* cannot replace 'DST' */
 	MAPCP_STEP_CLOSE,      /* error closing 'DST' */
 	MAPCP_STEP_CLONE,      /* failed to clone 'DST' from 'SRC' */
+	MAPCP_STEP_VERIFY,     /* 'DST' does not match 'SRC' read back */
+	MAPCP_STEP_INTO_SELF,  /* cannot copy a directory into itself */
+	MAPCP_STEP_MKDIR,      /* cannot create directory 'DST' */
+	MAPCP_STEP_NOT_DIR,  /* cannot overwrite non-directory with directory */
+	MAPCP_STEP_SYMLINK,  /* cannot create symbolic link 'DST' */
+	MAPCP_STEP_SPECIAL,  /* cannot create special file 'DST' */
+	MAPCP_STEP_LINK,     /* cannot create hard link 'DST' */
+	MAPCP_STEP_READLINK, /* cannot read symbolic link 'SRC' */
+	MAPCP_STEP_PRESERVE, /* failed to preserve ... of 'DST' */
 };
 
 #define MAPCP_MAX_FALLBACKS 8
@@ -126,7 +192,8 @@ struct mapcp_report {
 	off_t size_now;       /* its size afterwards, for MAPCP_STEP_CHANGED */
 	off_t bytes;          /* data bytes copied */
 	unsigned int extents; /* data extents copied */
-	bool skipped;         /* DEST existed and MAPCP_NO_CLOBBER kept it */
+	bool skipped;         /* DEST was kept: -n, -u, or no to -i */
+	const char *what;     /* NULL for a file's data, else "directory"... */
 	bool atomic;          /* DEST was replaced by rename, not written */
 	enum mapcp_step step; /* the step that failed */
 	int err;              /* its positive errno */
@@ -146,6 +213,30 @@ void mapcp_opts_init(struct mapcp_opts *opts);
  */
 int mapcp_copy_file(const char *src, const char *dst,
 		    const struct mapcp_opts *opts, struct mapcp_report *report);
+
+/*
+ * Copy src to dst as cp would: a file, or with MAPCP_RECURSIVE a directory
+ * and everything in it (by opts->jobs threads), symlinks and special files
+ * too. dst is where src goes, not a directory to copy into. Every entry is
+ * reported through opts->on_file. Returns how many entries failed, so 0
+ * when all went well.
+ */
+unsigned long mapcp_copy(const char *src, const char *dst,
+			 const struct mapcp_opts *opts);
+
+/*
+ * Add up src's entries and bytes into p's totals, as mapcp_copy() with the
+ * same options would copy them; set p->scanned at the end. For a progress
+ * display; meant to run in its own thread beside mapcp_copy().
+ */
+void mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
+		struct mapcp_progress *p);
+
+/*
+ * Parse a --preserve list ("mode,ownership,timestamps,links,xattr,all")
+ * into *out. 0, or -EINVAL naming no attribute it knows.
+ */
+int mapcp_parse_preserve(const char *list, unsigned int *out);
 
 /*
  * Write the one-line message for a failed copy ("cannot stat 'x': No such

@@ -1,5 +1,6 @@
 /*
- * The atomic writer. The copy goes into a temporary in DEST's directory:
+ * The atomic writer. The copy goes into a temporary in DEST's directory
+ * (given as a directory fd, which stays the caller's):
  * an unnamed O_TMPFILE where the filesystem has one, else a hidden name
  * ".NAME.mapcp-XXXXXX" made with O_EXCL and mode 0600. Only a complete
  * copy becomes DEST, by linkat(2) where DEST does not exist and rename(2)
@@ -23,8 +24,7 @@
 bool atomic_no_tmpfile;
 #define TMP_RANDOM 6
 
-/* Write ".NAME.mapcp-XXXXXX" for name into a->tmpname, within NAME_MAX. */
-static void
+void
 temp_name(struct atomic *a)
 {
 	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -46,40 +46,16 @@ temp_name(struct atomic *a)
 	a->tmpname[n + TMP_RANDOM] = '\0';
 }
 
-/* Open DEST's directory and find DEST's name in a->path. */
-static int
-open_dir(struct atomic *a)
-{
-	char *slash = strrchr(a->path, '/');
-
-	if (slash == NULL) {
-		a->name = a->path;
-		a->dirfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	} else {
-		a->name = slash + 1;
-		*slash = '\0';
-		a->dirfd = open(slash == a->path ? "/" : a->path,
-				O_PATH | O_DIRECTORY | O_CLOEXEC);
-		*slash = '/';
-	}
-	if (*a->name == '\0')
-		return -ENOTDIR; /* "dest/" that is not a directory */
-	return a->dirfd < 0 ? -errno : 0;
-}
-
 int
-atomic_open(struct atomic *a, const char *dst, struct mapcp_job *job)
+atomic_open(struct atomic *a, int dirfd, const char *name,
+	    struct mapcp_job *job)
 {
 	int ret;
 
 	memset(a, 0, sizeof(*a));
-	a->dirfd = a->fd = -1;
-	a->path = strdup(dst);
-	if (a->path == NULL)
-		return job_fail(job, MAPCP_STEP_CREATE, ENOMEM);
-	ret = open_dir(a);
-	if (ret < 0)
-		return job_fail(job, MAPCP_STEP_CREATE, -ret);
+	a->dirfd = dirfd;
+	a->name = name;
+	a->fd = -1;
 	if (!atomic_no_tmpfile) {
 		a->fd = openat(a->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
 			       0600);
@@ -227,10 +203,6 @@ atomic_abort(struct atomic *a)
 		close(a->fd);
 	if (a->tmpname[0] != '\0')
 		unlinkat(a->dirfd, a->tmpname, 0);
-	if (a->dirfd >= 0)
-		close(a->dirfd);
-	free(a->path);
-	a->fd = a->dirfd = -1;
-	a->path = NULL;
+	a->fd = -1;
 	a->tmpname[0] = '\0';
 }

@@ -1,13 +1,17 @@
 /*
  * One file's copy, start to finish (DESIGN.md "One file's journey"): open
  * and check the source, check DEST, open the temporary (or DEST itself
- * with --inplace), run the planner's engines over the data extents, check
- * the source kept its size, set the mode, and only then make the temporary
- * DEST. Every failure before that last step leaves DEST as it was.
+ * with --inplace), run the planner's engines over the extents, check the
+ * source kept its size, verify if asked, give the temporary its metadata,
+ * and only then make it DEST. Every failure before that last step leaves
+ * DEST as it was. Everything is relative to directory fds (openat,
+ * fstatat, linkat...), so a tree of any depth copies file by file.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,24 +23,29 @@
 
 /* Where the bytes go, as found before the copy. */
 struct dest {
-	const char *path; /* DEST, or the target of DEST's symlink */
-	char *resolved;   /* owned when path is a symlink's target */
+	int dirfd;               /* DEST's directory, or a symlink target's */
+	bool own_fd;             /* dirfd is ours to close */
+	char name[NAME_MAX + 1]; /* the name in it */
 	struct stat st;
 	bool exists;
 	bool writable; /* we may write it, so its mode carries over */
 };
 
 static int
-open_source(struct mapcp_job *job, struct stat *st)
+open_source(struct mapcp_job *job, const struct place *src, unsigned int hints,
+	    struct stat *st)
 {
-	struct stat tmp;
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
 
-	job->src_fd = open(job->src_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (hints & COPY_NOFOLLOW)
+		flags |= O_NOFOLLOW; /* a tree's entry swapped for a symlink */
+	job->src_fd = openat(src->dirfd, src->name, flags);
 	if (job->src_fd < 0) {
 		int err = errno;
+		struct stat tmp;
 
 		/* cp's wording: "cannot stat" unless the file is there. */
-		if (stat(job->src_path, &tmp) < 0)
+		if (fstatat(src->dirfd, src->name, &tmp, 0) < 0)
 			return job_fail(job, MAPCP_STEP_STAT_SRC, errno);
 		return job_fail(job, MAPCP_STEP_OPEN_SRC, err);
 	}
@@ -90,12 +99,79 @@ stream_reason(int fd, const struct stat *st)
 	return NULL;
 }
 
+/*
+ * Move d to a symlink's target: its directory, opened from d's, and its
+ * name. On failure d is left as it was.
+ */
+static int
+follow_link(struct dest *d, const char *target)
+{
+	const char *slash = strrchr(target, '/');
+	const char *name = slash ? slash + 1 : target;
+	char dir[PATH_MAX + 1];
+	int fd;
+
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (slash != NULL) {
+		snprintf(dir, sizeof(dir), "%.*s",
+			 slash == target ? 1 : (int)(slash - target), target);
+		fd = openat(d->dirfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (d->own_fd)
+			close(d->dirfd);
+		d->dirfd = fd;
+		d->own_fd = true;
+	}
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	return 0;
+}
+
+/*
+ * DEST is a symlink: put its target, followed to the end, in d (cp writes
+ * through symlinks). -ENOENT at the end is a dangling link.
+ */
+static int
+resolve_link(struct dest *d)
+{
+	for (int hops = 0; hops < 40; hops++) {
+		char target[PATH_MAX + 1];
+		ssize_t n = readlinkat(d->dirfd, d->name, target, PATH_MAX);
+		int ret;
+
+		if (n < 0)
+			return -errno;
+		target[n] = '\0';
+		ret = follow_link(d, target);
+		if (ret < 0)
+			return ret;
+		if (fstatat(d->dirfd, d->name, &d->st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (!S_ISLNK(d->st.st_mode))
+			return 0;
+	}
+	return -ELOOP;
+}
+
 /* Look at DEST: follow a symlink, refuse a directory or the source itself. */
 static int
-check_dest(struct mapcp_job *job, const struct stat *src, struct dest *d)
+check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
+	   const struct stat *src, struct dest *d)
 {
-	d->path = job->dst_path;
-	if (lstat(d->path, &d->st) < 0) {
+	int ret;
+
+	d->dirfd = dst->dirfd;
+	if (strlen(dst->name) > NAME_MAX)
+		return job_fail(job, MAPCP_STEP_CREATE, ENAMETOOLONG);
+	snprintf(d->name, sizeof(d->name), "%s", dst->name);
+	if (*d->name == '\0') /* "dest/" that is not a directory */
+		return job_fail(job, MAPCP_STEP_CREATE, ENOTDIR);
+	if (dst->err != 0) /* its directory could not be opened */
+		return job_fail(job, MAPCP_STEP_CREATE, dst->err);
+	if (hints & COPY_DST_ABSENT)
+		return 0;
+	if (fstatat(d->dirfd, d->name, &d->st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return job_fail(job,
@@ -103,36 +179,43 @@ check_dest(struct mapcp_job *job, const struct stat *src, struct dest *d)
 						 : MAPCP_STEP_STAT_DST,
 				errno);
 	}
-	if (S_ISLNK(d->st.st_mode)) {
-		if (stat(d->path, &d->st) < 0)
-			return job_fail(job,
-					errno == ENOENT ? MAPCP_STEP_DANGLING
-							: MAPCP_STEP_STAT_DST,
-					errno);
-		d->resolved = realpath(d->path, NULL);
-		if (d->resolved == NULL)
-			return job_fail(job, MAPCP_STEP_STAT_DST, errno);
-		d->path = d->resolved;
-	}
+	if (S_ISLNK(d->st.st_mode) && (ret = resolve_link(d)) < 0)
+		return job_fail(job,
+				ret == -ENOENT ? MAPCP_STEP_DANGLING
+					       : MAPCP_STEP_STAT_DST,
+				-ret);
 	if (d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino)
 		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
 	if (S_ISDIR(d->st.st_mode))
 		return job_fail(job, MAPCP_STEP_DST_IS_DIR, EISDIR);
 	d->exists = true;
-	d->writable = faccessat(AT_FDCWD, d->path, W_OK, AT_EACCESS) == 0;
+	d->writable = faccessat(d->dirfd, d->name, W_OK, AT_EACCESS) == 0;
 	if (!d->writable && !(job->opts->flags & MAPCP_FORCE) &&
 	    S_ISREG(d->st.st_mode))
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	return 0;
 }
 
-/* The mode DEST ends with: an existing writable DEST's, else SOURCE's. */
-static mode_t
-dest_mode(const struct dest *d, const struct stat *src, mode_t umask)
+/* -n, -u and -i: should an existing DEST be kept? */
+static bool
+keep_dest(const struct mapcp_job *job, const struct dest *d,
+	  const struct stat *src)
 {
-	if (d->exists && d->writable)
-		return d->st.st_mode & 0777;
-	return src->st_mode & 0777 & ~umask;
+	const struct mapcp_opts *o = job->opts;
+
+	if (!d->exists)
+		return false;
+	if (o->flags & MAPCP_NO_CLOBBER)
+		return true;
+	if ((o->flags & MAPCP_UPDATE) &&
+	    (d->st.st_mtim.tv_sec > src->st_mtim.tv_sec ||
+	     (d->st.st_mtim.tv_sec == src->st_mtim.tv_sec &&
+	      d->st.st_mtim.tv_nsec >= src->st_mtim.tv_nsec)))
+		return true;
+	if ((o->flags & MAPCP_INTERACTIVE) && o->ask != NULL &&
+	    !ask_user(o, job->dst_path))
+		return true;
+	return false;
 }
 
 /*
@@ -147,11 +230,12 @@ open_inplace(struct mapcp_job *job, const struct dest *d,
 	struct stat st;
 
 	flags |= d->exists && !S_ISREG(d->st.st_mode) ? O_WRONLY : O_RDWR;
-	job->dst_fd = open(d->path, flags, src->st_mode & 0777);
+	job->dst_fd = openat(d->dirfd, d->name, flags, src->st_mode & 0777);
 	if (job->dst_fd < 0 && errno == EACCES && d->exists &&
-	    (job->opts->flags & MAPCP_FORCE) && unlink(d->path) == 0)
-		job->dst_fd =
-			open(d->path, flags | O_EXCL, src->st_mode & 0777);
+	    (job->opts->flags & MAPCP_FORCE) &&
+	    unlinkat(d->dirfd, d->name, 0) == 0)
+		job->dst_fd = openat(d->dirfd, d->name, flags | O_EXCL,
+				     src->st_mode & 0777);
 	if (job->dst_fd < 0)
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	if (fstat(job->dst_fd, &st) < 0)
@@ -165,10 +249,15 @@ open_inplace(struct mapcp_job *job, const struct dest *d,
 
 /* What the engines need to know of DEST: can it seek, its block size. */
 static int
-dest_geometry(struct mapcp_job *job)
+dest_geometry(struct mapcp_job *job, bool fresh_temp)
 {
 	struct stat st;
 
+	if (fresh_temp) { /* our own new regular file: no need to ask */
+		job->seekable_dst = true;
+		job->block = 0; /* looked up only if --sparse=always needs it */
+		return 0;
+	}
 	if (fstat(job->dst_fd, &st) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	job->seekable_dst = S_ISREG(st.st_mode);
@@ -178,7 +267,7 @@ dest_geometry(struct mapcp_job *job)
 
 /* Copy the data, then check that the source still has its size. */
 static int
-copy_data(struct mapcp_job *job)
+copy_data(struct mapcp_job *job, const struct stat *src)
 {
 	struct plan plan;
 	struct stat st;
@@ -186,6 +275,13 @@ copy_data(struct mapcp_job *job)
 
 	if (plan_build(&plan, job) < 0)
 		return job_fail(job, MAPCP_STEP_ENGINE, EINVAL);
+	if (job->block == 0 && job->opts->sparse == MAPCP_SPARSE_ALWAYS) {
+		if (fstat(job->dst_fd, &st) < 0)
+			return job_fail(job, MAPCP_STEP_WRITE, errno);
+		job->block = (size_t)st.st_blksize;
+	}
+	/* A file with all its blocks allocated has no holes to look for. */
+	job->dense = (off_t)src->st_blocks * 512 >= src->st_size;
 	/*
 	 * DEST gets its size first, so that no write extends it: XFS would
 	 * preallocate past each new end of file, and the blocks would stay
@@ -204,27 +300,38 @@ copy_data(struct mapcp_job *job)
 		if (st.st_size != job->size)
 			return job_changed(job);
 	}
-	/* A trailing hole, or the end of an old --inplace DEST. */
-	if (job->seekable_dst &&
-	    ftruncate(job->dst_fd, job->stream ? job->copied : job->size) < 0)
+	/* The end of a stream, or of an old --inplace DEST. */
+	if (job->seekable_dst && job->stream &&
+	    ftruncate(job->dst_fd, job->copied) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	return 0;
 }
 
-/* Give the temporary its final owner and mode, then make it DEST. */
+/* The mode DEST ends with, without -p: an existing one's, else SOURCE's. */
+static mode_t
+dest_mode(const struct dest *d, const struct stat *src, mode_t umask)
+{
+	if (d->exists && d->writable)
+		return d->st.st_mode & 0777;
+	return src->st_mode & 0777 & ~umask;
+}
+
+/* Give the temporary its final owner, mode, times; then make it DEST. */
 static int
 commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
-       mode_t mode)
+       const struct stat *src)
 {
 	unsigned int flags = job->opts->flags;
 	int ret;
 
 	/* cp keeps an existing DEST's owner; try, as only root may. */
-	if (d->exists && d->writable &&
+	if (d->exists && d->writable && !job->opts->preserve &&
 	    fchown(job->dst_fd, d->st.st_uid, d->st.st_gid) < 0)
 		(void)fchown(job->dst_fd, (uid_t)-1, d->st.st_gid);
-	if (fchmod(job->dst_fd, mode) < 0)
-		return job_fail(job, MAPCP_STEP_META, errno);
+	ret = meta_apply(job, job->src_fd, job->dst_fd, src,
+			 dest_mode(d, src, job->opts->umask));
+	if (ret < 0)
+		return ret;
 	a->existed = d->exists;
 	ret = atomic_commit(a, flags & MAPCP_NO_CLOBBER, flags & MAPCP_FSYNC,
 			    job);
@@ -248,69 +355,136 @@ finish_inplace(struct mapcp_job *job)
 	return ret;
 }
 
+static void
+release_dest(struct dest *d)
+{
+	if (d->own_fd)
+		close(d->dirfd);
+}
+
+/* The copy proper, once the source is open and DEST is known. */
+static int
+copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st)
+{
+	struct atomic a = { .dirfd = -1, .fd = -1 };
+	const struct mapcp_opts *opts = job->opts;
+	bool inplace = (opts->flags & MAPCP_INPLACE) ||
+		       (d->exists && !S_ISREG(d->st.st_mode));
+	int ret;
+
+	if (inplace) {
+		ret = open_inplace(job, d, st);
+	} else {
+		ret = atomic_open(&a, d->dirfd, d->name, job);
+		job->dst_fd = a.fd;
+	}
+	if (ret == 0 && !job->stream && d->exists && !S_ISREG(d->st.st_mode)) {
+		job->report->stream = "DEST is not a regular file";
+		job->stream = true;
+	}
+	if (ret == 0)
+		ret = dest_geometry(job, !inplace);
+	if (ret == 0)
+		ret = copy_data(job, st);
+	if (ret == 0 && (opts->flags & MAPCP_VERIFY) && job->seekable_dst)
+		ret = verify_copy(job);
+	if (ret == 0) {
+		job->report->atomic = !inplace;
+		ret = inplace ? finish_inplace(job) : commit(job, &a, d, st);
+	}
+	if (job->dst_fd >= 0 && job->dst_fd != a.fd) /* --inplace's DEST */
+		close(job->dst_fd);
+	atomic_abort(&a);
+	return ret;
+}
+
 int
-mapcp_copy_file(const char *src, const char *dst, const struct mapcp_opts *opts,
-		struct mapcp_report *report)
+copy_file_at(const struct place *src, const struct place *dst,
+	     unsigned int hints, const struct mapcp_opts *opts,
+	     struct mapcp_report *report)
 {
 	struct mapcp_job job = {
 		.src_fd = -1,
 		.dst_fd = -1,
-		.src_path = src,
-		.dst_path = dst,
+		.src_path = src->path,
+		.dst_path = dst->path,
 		.opts = opts,
 		.report = report,
 	};
-	struct atomic a = { .dirfd = -1, .fd = -1 };
 	struct dest d = { 0 };
 	struct stat st = { 0 };
-	bool inplace;
 	int ret;
 
 	memset(report, 0, sizeof(*report));
-	report->src = src;
-	report->dst = dst;
-	ret = open_source(&job, &st);
+	report->src = src->path;
+	report->dst = dst->path;
+	progress_start(opts, src->path);
+	ret = open_source(&job, src, hints, &st);
 	if (ret < 0)
 		goto out;
 	job.size = report->size = st.st_size;
 	report->stream = stream_reason(job.src_fd, &st);
 	job.stream = report->stream != NULL;
-	ret = check_dest(&job, &st, &d);
+	ret = check_dest(&job, dst, hints, &st, &d);
 	if (ret < 0)
 		goto out;
-	if (d.exists && (opts->flags & MAPCP_NO_CLOBBER)) {
+	if (keep_dest(&job, &d, &st)) {
 		report->skipped = true;
 		goto out;
 	}
-	inplace = (opts->flags & MAPCP_INPLACE) ||
-		  (d.exists && !S_ISREG(d.st.st_mode));
-	if (inplace) {
-		ret = open_inplace(&job, &d, &st);
-	} else {
-		ret = atomic_open(&a, d.path, &job);
-		job.dst_fd = a.fd;
-	}
-	if (ret < 0)
-		goto out;
-	if (!job.stream && d.exists && !S_ISREG(d.st.st_mode)) {
-		report->stream = "DEST is not a regular file";
-		job.stream = true;
-	}
-	ret = dest_geometry(&job);
-	if (ret < 0)
-		goto out;
-	ret = copy_data(&job);
-	if (ret < 0)
-		goto out;
-	report->atomic = !inplace;
-	ret = inplace ? finish_inplace(&job)
-		      : commit(&job, &a, &d, dest_mode(&d, &st, opts->umask));
+	ret = copy_open(&job, &d, &st);
 out:
 	if (job.src_fd >= 0)
 		close(job.src_fd);
-	if (job.dst_fd >= 0 && job.dst_fd != a.fd) /* --inplace's DEST */
-		close(job.dst_fd);
-	atomic_abort(&a);
-	free(d.resolved);
+	release_dest(&d);
+	progress_done(opts);
+	return ret;
+}
+
+/*
+ * Split a command-line path into its directory, opened into *dirfd (or
+ * AT_FDCWD), and its name. A directory that cannot be opened is kept in
+ * p->err for the copy to report in its turn, after the source's errors.
+ */
+void
+place_of_path(const char *path, struct place *p, int *dirfd)
+{
+	const char *slash = strrchr(path, '/');
+
+	p->path = path;
+	p->err = 0;
+	*dirfd = -1;
+	if (slash == NULL) {
+		p->name = path;
+		p->dirfd = AT_FDCWD;
+		return;
+	}
+	p->name = slash + 1;
+	if (slash == path) {
+		*dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		char *dir = strndup(path, (size_t)(slash - path));
+
+		*dirfd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (dir == NULL)
+			errno = ENOMEM;
+		free(dir);
+	}
+	p->dirfd = *dirfd;
+	if (*dirfd < 0)
+		p->err = errno;
+}
+
+int
+mapcp_copy_file(const char *src, const char *dst, const struct mapcp_opts *opts,
+		struct mapcp_report *report)
+{
+	struct place s = { AT_FDCWD, src, src, 0 }, d;
+	int dirfd, ret;
+
+	place_of_path(dst, &d, &dirfd);
+	ret = copy_file_at(&s, &d, 0, opts, report);
+	if (dirfd >= 0)
+		close(dirfd);
 	return ret;
 }

@@ -56,12 +56,13 @@ all_zero(const unsigned char *p, size_t n)
 
 int
 extents_init(struct extents *x, int fd, off_t end, enum mapcp_sparse mode,
-	     size_t block)
+	     size_t block, bool dense)
 {
 	memset(x, 0, sizeof(*x));
 	x->fd = fd;
 	x->end = end;
 	x->mode = mode;
+	x->dense = dense;
 	x->block = block ? block : 4096;
 	if (mode == MAPCP_SPARSE_ALWAYS) {
 		x->buf = malloc(SCAN_BUFFER);
@@ -170,6 +171,14 @@ extents_next(struct extents *x, off_t *off, off_t *len, bool *hole)
 			*off = data;
 		}
 		x->pos = *off + *len;
+		return 1;
+	}
+	if (x->mode == MAPCP_SPARSE_AUTO && x->dense) {
+		if (x->pos >= x->end)
+			return 0;
+		*off = x->pos;
+		*len = x->end - x->pos;
+		x->pos = x->end;
 		return 1;
 	}
 	if (x->mode == MAPCP_SPARSE_AUTO) {

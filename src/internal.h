@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "mapcp.h"
@@ -23,6 +24,7 @@ struct mapcp_job {
 	size_t block;         /* DEST's block size: the grain of holes */
 	bool stream;          /* read until EOF, write sequentially */
 	bool seekable_dst;    /* DEST is a regular file */
+	bool dense;           /* every block allocated: no holes to look for */
 	off_t copied;         /* bytes written by every engine so far */
 	unsigned int windows; /* windows mapped so far, for on_window */
 	const struct mapcp_opts *opts;
@@ -44,6 +46,15 @@ job_fail(struct mapcp_job *job, enum mapcp_step step, int err)
 	job->report->step = step;
 	job->report->err = err;
 	return -err;
+}
+
+/* Count n more bytes written, for the report and any progress display. */
+static inline void
+job_advance(struct mapcp_job *job, off_t n)
+{
+	job->copied += n;
+	if (job->opts->progress != NULL)
+		job->opts->progress->bytes += (unsigned long long)n;
 }
 
 /*
@@ -131,15 +142,19 @@ struct extents {
 	off_t pos;
 	off_t data_end; /* end of the SEEK_DATA extent being split (always) */
 	enum mapcp_sparse mode;
+	bool dense;         /* no holes: auto\'s extent is the whole file */
 	size_t block;       /* hole granularity: DEST's block size */
 	unsigned char *buf; /* always: the bytes at [buf_off, +buf_len) */
 	off_t buf_off;
 	size_t buf_len;
 };
 
-/* Start walking fd's [0, end). 0, or -ENOMEM. */
+/*
+ * Start walking fd's [0, end). dense: the file has every block allocated,
+ * so auto needs no SEEK_DATA. 0, or -ENOMEM.
+ */
 int extents_init(struct extents *x, int fd, off_t end, enum mapcp_sparse mode,
-		 size_t block);
+		 size_t block, bool dense);
 
 /*
  * The next extent: 1 with *off and *len set, and *hole if it is a hole to
@@ -164,20 +179,19 @@ enum guard_fault guard_memcpy(void *dst, const void *src, size_t n);
 
 /* atomic.c: the temporary that becomes DEST. */
 struct atomic {
-	int dirfd;         /* DEST's directory (O_PATH) */
-	const char *name;  /* DEST's name in it, inside path */
-	char *path;        /* DEST's resolved path, owned */
+	int dirfd;         /* DEST's directory: the caller's, not closed here */
+	const char *name;  /* DEST's name in it */
 	int fd;            /* the temporary, open read-write */
 	char tmpname[256]; /* its name, or "" for an unnamed O_TMPFILE */
 	bool existed;      /* DEST existed when we looked */
 };
 
 /*
- * Resolve dst (following a symlink to its target) and open a temporary in
- * its directory: O_TMPFILE if the filesystem has it, else a hidden name
- * made with O_EXCL and mode 0600. 0 or -errno with the report's step set.
+ * Open a temporary in dirfd: O_TMPFILE if the filesystem has it, else a
+ * hidden name made with O_EXCL and mode 0600. 0 or -errno, step set.
  */
-int atomic_open(struct atomic *a, const char *dst, struct mapcp_job *job);
+int atomic_open(struct atomic *a, int dirfd, const char *name,
+		struct mapcp_job *job);
 
 /*
  * Make the temporary DEST: link it (no_replace) or rename it over DEST.
@@ -187,11 +201,61 @@ int atomic_open(struct atomic *a, const char *dst, struct mapcp_job *job);
 int atomic_commit(struct atomic *a, bool no_replace, bool sync,
 		  struct mapcp_job *job);
 
-/* Remove the temporary if it is still there and release everything. */
+/* Remove the temporary if it is still there and close it. */
 void atomic_abort(struct atomic *a);
+
+/*
+ * Make a hidden name beside a->name for a temporary (".NAME.mapcp-XXXXXX",
+ * within NAME_MAX) in a->tmpname.
+ */
+void temp_name(struct atomic *a);
 
 /* Tests set this to take the named-temporary path on any filesystem. */
 extern bool atomic_no_tmpfile;
+
+/* copy.c: where a file is, relative to a directory fd. */
+struct place {
+	int dirfd;        /* AT_FDCWD or a directory (O_PATH will do) */
+	const char *name; /* in it */
+	const char *path; /* what users call it, for messages */
+	int err;          /* its directory could not be opened: this errno */
+};
+
+enum copy_hint {
+	COPY_DST_ABSENT = 1 << 0, /* DEST's directory is new: no DEST yet */
+	COPY_NOFOLLOW = 1 << 1,   /* SOURCE must not be a symlink (trees) */
+};
+
+/* Copy a file (or stream) from src to dst. 0 or -errno; report filled. */
+int copy_file_at(const struct place *src, const struct place *dst,
+		 unsigned int hints, const struct mapcp_opts *opts,
+		 struct mapcp_report *report);
+
+/* Split a command-line path into an opened directory and a name. */
+void place_of_path(const char *path, struct place *p, int *dirfd);
+
+/* metadata.c */
+
+/*
+ * Give fd (a file or directory being made) what opts->preserve keeps of
+ * st, the source's stat (src_fd: the source, for xattrs, or -1), and
+ * mode_default for the mode when modes are not preserved. 0 or -errno,
+ * with the report's step MAPCP_STEP_PRESERVE and its note set.
+ */
+int meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
+	       mode_t mode_default);
+
+/* The same for a symlink (no fd): ownership and timestamps only. */
+int meta_apply_link(struct mapcp_job *job, int dirfd, const char *name,
+		    const struct stat *st);
+
+/* verify.c: read DEST back and compare it with the source. 0 or -errno. */
+int verify_copy(struct mapcp_job *job);
+
+/* progress.c: the counters and the questions shared between threads. */
+void progress_start(const struct mapcp_opts *opts, const char *path);
+void progress_done(const struct mapcp_opts *opts);
+bool ask_user(const struct mapcp_opts *opts, const char *dst);
 
 /* util.c */
 

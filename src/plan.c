@@ -184,7 +184,7 @@ fill_zeros(struct mapcp_job *job, off_t off, off_t len)
 
 		if (w < 0)
 			return job_fail(job, MAPCP_STEP_WRITE, (int)-w);
-		job->copied += w;
+		job_advance(job, w);
 		off += w;
 		len -= w;
 	}
@@ -209,7 +209,7 @@ run_engine(const struct mapcp_engine *e, struct mapcp_job *job)
 		ret = e->copy(job, 0, 0);
 	} else {
 		ret = extents_init(&x, job->src_fd, job->size,
-				   job->opts->sparse, job->block);
+				   job->opts->sparse, job->block, job->dense);
 		if (ret < 0)
 			ret = job_fail(job, MAPCP_STEP_READ, -ret);
 		while (ret == 0 &&

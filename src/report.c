@@ -55,6 +55,13 @@ static const struct {
 	[MAPCP_STEP_COMMIT] = { "cannot put the copy in place as ", true, "",
 				true },
 	[MAPCP_STEP_CLOSE] = { "error closing ", true, "", true },
+	[MAPCP_STEP_MKDIR] = { "cannot create directory ", true, "", true },
+	[MAPCP_STEP_SYMLINK] = { "cannot create symbolic link ", true, "",
+				 true },
+	[MAPCP_STEP_SPECIAL] = { "cannot create special file ", true, "",
+				 true },
+	[MAPCP_STEP_READLINK] = { "cannot read symbolic link ", false, "",
+				  true },
 };
 
 char *
@@ -70,6 +77,29 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 	else if (r->step == MAPCP_STEP_CLONE)
 		snprintf(buf, size, "failed to clone '%s' from '%s': %s", d, s,
 			 e);
+	else if (r->step == MAPCP_STEP_VERIFY && r->err == EIO)
+		snprintf(buf, size,
+			 "'%s' read back differs from '%s' (xxh3-128): the "
+			 "copy was discarded",
+			 d, s);
+	else if (r->step == MAPCP_STEP_VERIFY)
+		snprintf(buf, size, "cannot read back '%s' to verify it: %s", d,
+			 e);
+	else if (r->step == MAPCP_STEP_INTO_SELF)
+		snprintf(buf, size,
+			 "cannot copy a directory, '%s', into itself, '%s'", s,
+			 d);
+	else if (r->step == MAPCP_STEP_NOT_DIR)
+		snprintf(buf, size,
+			 "cannot overwrite non-directory '%s' with directory "
+			 "'%s'",
+			 d, s);
+	else if (r->step == MAPCP_STEP_LINK)
+		snprintf(buf, size, "cannot create hard link '%s' to '%s': %s",
+			 d, s, e);
+	else if (r->step == MAPCP_STEP_PRESERVE)
+		snprintf(buf, size, "cannot preserve %s of '%s': %s",
+			 r->note ? r->note : "attributes", d, e);
 	else if (r->step == MAPCP_STEP_CHANGED && r->size_now >= 0)
 		snprintf(buf, size,
 			 "'%s' changed size during the copy "
@@ -85,7 +115,7 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 			 words[step].with_err ? e : "");
 	else
 		snprintf(buf, size, "cannot copy '%s' to '%s': %s", s, d, e);
-	if (r->note != NULL) {
+	if (r->note != NULL && r->step != MAPCP_STEP_PRESERVE) {
 		size_t n = strlen(buf);
 
 		snprintf(buf + n, size - n, " (%s)", r->note);
@@ -135,5 +165,39 @@ mapcp_parse_size(const char *s, size_t *out)
 	if (value > SIZE_MAX / scale)
 		return -ERANGE;
 	*out = (size_t)(value * scale);
+	return 0;
+}
+
+int
+mapcp_parse_preserve(const char *list, unsigned int *out)
+{
+	static const struct {
+		const char *name;
+		unsigned int bits;
+	} attrs[] = {
+		{ "mode", MAPCP_PRESERVE_MODE },
+		{ "ownership", MAPCP_PRESERVE_OWNERSHIP },
+		{ "timestamps", MAPCP_PRESERVE_TIMESTAMPS },
+		{ "links", MAPCP_PRESERVE_LINKS },
+		{ "xattr", MAPCP_PRESERVE_XATTR },
+		{ "all", MAPCP_PRESERVE_ALL },
+	};
+	unsigned int bits = 0;
+	const char *p = list;
+
+	do {
+		size_t len = strcspn(p, ",");
+		size_t i;
+
+		for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+			if (strlen(attrs[i].name) == len &&
+			    strncmp(p, attrs[i].name, len) == 0)
+				break;
+		if (i == sizeof(attrs) / sizeof(attrs[0]))
+			return -EINVAL;
+		bits |= attrs[i].bits;
+		p += len;
+	} while (*p++ == ',');
+	*out = bits;
 	return 0;
 }

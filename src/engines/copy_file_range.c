@@ -31,7 +31,7 @@ cfr_copy(struct mapcp_job *job, off_t off, off_t len)
 		}
 		if (n == 0)
 			return job_no_data(job);
-		job->copied += n;
+		job_advance(job, n);
 	}
 	return 0;
 }

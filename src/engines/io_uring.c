@@ -221,7 +221,7 @@ write_done(struct ring *r, struct mapcp_job *job, unsigned int i, int res)
 	if (res <= 0)
 		return job_fail(job, MAPCP_STEP_WRITE, res < 0 ? -res : ENOSPC);
 	if (s->sent == s->len)
-		job->copied += s->len;
+		job_advance(job, s->len);
 	return 0;
 }
 

@@ -61,7 +61,7 @@ mmap_copy(struct mapcp_job *job, off_t off, off_t len)
 				       window_dst_error(job));
 		pos += (off_t)w.n;
 		if (ret == 0)
-			job->copied += (off_t)w.n;
+			job_advance(job, (off_t)w.n);
 	}
 	return ret;
 }

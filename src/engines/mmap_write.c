@@ -55,7 +55,7 @@ mmap_write_copy(struct mapcp_job *job, off_t off, off_t len)
 		if (n < 0)
 			return job_fail(job, MAPCP_STEP_WRITE, (int)-n);
 		pos += (off_t)w.n;
-		job->copied += (off_t)w.n;
+		job_advance(job, (off_t)w.n);
 	}
 	return 0;
 }

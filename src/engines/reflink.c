@@ -47,7 +47,7 @@ reflink_copy(struct mapcp_job *job, off_t off, off_t len)
 			job->note = "the files are on different filesystems";
 		return job_fail(job, MAPCP_STEP_CLONE, err);
 	}
-	job->copied += len;
+	job_advance(job, len);
 	return 0;
 }
 

@@ -103,7 +103,7 @@ put(struct mapcp_job *job, const unsigned char *p, size_t n)
 		} else if ((w = write_all(job->dst_fd, p, piece, -1)) < 0) {
 			return job_fail(job, MAPCP_STEP_WRITE, (int)-w);
 		}
-		job->copied += (off_t)piece;
+		job_advance(job, (off_t)piece);
 		p += piece;
 		n -= piece;
 	}
@@ -148,7 +148,7 @@ rw_copy(struct mapcp_job *job, off_t off, off_t len)
 		if (n < 0)
 			return job_fail(job, MAPCP_STEP_WRITE, (int)-n);
 		pos += n;
-		job->copied += n;
+		job_advance(job, n);
 	}
 	return 0;
 }

@@ -64,7 +64,7 @@ drain(struct mapcp_job *job, struct pipe *p, off_t *out, size_t n)
 			return job_fail(job, MAPCP_STEP_WRITE,
 					m < 0 ? errno : ENOSPC);
 		n -= (size_t)m;
-		job->copied += m;
+		job_advance(job, m);
 	}
 	return 0;
 }

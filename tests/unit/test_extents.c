@@ -125,7 +125,7 @@ walk(const char *path, off_t end, enum mapcp_sparse mode, struct span *out,
 	bool hole;
 
 	assert_true(fd >= 0);
-	assert_int_equal(extents_init(&x, fd, end, mode, 4096), 0);
+	assert_int_equal(extents_init(&x, fd, end, mode, 4096, false), 0);
 	while ((r = extents_next(&x, &off, &len, &hole)) > 0) {
 		assert_true(n < max);
 		assert_true(off >= pos); /* in order, no overlap */
@@ -153,8 +153,8 @@ never_covered(const char *path, off_t end)
 	off_t off, len, pos = 0;
 	bool hole;
 
-	assert_int_equal(extents_init(&x, fd, end, MAPCP_SPARSE_NEVER, 4096),
-			 0);
+	assert_int_equal(
+		extents_init(&x, fd, end, MAPCP_SPARSE_NEVER, 4096, false), 0);
 	while (extents_next(&x, &off, &len, &hole) > 0) {
 		assert_int_equal(off, pos);
 		pos += len;
