@@ -9,6 +9,7 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 CC ?= cc
 CFLAGS ?= -O2 -g -Wall -Wextra
 override CFLAGS += -std=c17 -MMD -MP
@@ -53,7 +54,8 @@ LIB_SRCS = \
 	src/window.c
 CLI_SRCS = \
 	cli/mapcp.c \
-	cli/maps.c
+	cli/maps.c \
+	cli/progress.c
 BENCH_SRCS = \
 	bench/cache.c \
 	bench/data.c \
@@ -70,7 +72,8 @@ UNIT_TESTS = \
 	guard \
 	plan \
 	report \
-	stats
+	stats \
+	tree
 
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
 CLI_OBJS = $(CLI_SRCS:%.c=$(O)/%.o)
@@ -124,14 +127,11 @@ $(O)/tests/test_%: tests/unit/test_%.c $(O)/tests/support/compare.o \
 $(O)/tests/sparsecmp: $(O)/tests/support/sparsecmp.o $(O)/tests/support/compare.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-$(O)/tests/holemap: $(O)/tests/support/holemap.o
+TOOLS = holemap mksock pin sparsecmp treecmp
+$(O)/tests/%: $(O)/tests/support/%.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-$(O)/tests/pin: $(O)/tests/support/pin.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
-
-unit-tests: $(UNIT_BINS) $(O)/tests/sparsecmp $(O)/tests/holemap \
-	$(O)/tests/pin
+unit-tests: $(UNIT_BINS) $(TOOLS:%=$(O)/tests/%)
 
 # Two complete builds, each tested: plain with -Werror, then sanitized.
 test: | deps
@@ -166,16 +166,22 @@ install: all
 	ln -sf mapcp $(DESTDIR)$(BINDIR)/mmap_cp
 	install -m 644 man/mapcp.1 man/mapcp-bench.1 $(DESTDIR)$(MANDIR)/man1/
 	ln -sf mapcp.1 $(DESTDIR)$(MANDIR)/man1/mmap_cp.1
+	install -d $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 completion/mapcp.bash $(DESTDIR)$(COMPLETIONDIR)/mapcp
+	ln -sf mapcp $(DESTDIR)$(COMPLETIONDIR)/mmap_cp
+	ln -sf mapcp $(DESTDIR)$(COMPLETIONDIR)/mapcp-bench
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mapcp $(DESTDIR)$(BINDIR)/mmap_cp \
 		$(DESTDIR)$(BINDIR)/mapcp-bench \
 		$(DESTDIR)$(MANDIR)/man1/mapcp.1 $(DESTDIR)$(MANDIR)/man1/mmap_cp.1 \
-		$(DESTDIR)$(MANDIR)/man1/mapcp-bench.1
+		$(DESTDIR)$(MANDIR)/man1/mapcp-bench.1 \
+		$(DESTDIR)$(COMPLETIONDIR)/mapcp \
+		$(DESTDIR)$(COMPLETIONDIR)/mmap_cp \
+		$(DESTDIR)$(COMPLETIONDIR)/mapcp-bench
 
 clean:
 	rm -rf $(O) mapcp mmap_cp mapcp-bench
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(UNIT_BINS:=.d) \
-	$(O)/tests/support/compare.d $(O)/tests/support/sparsecmp.d \
-	$(O)/tests/support/holemap.d $(O)/tests/support/pin.d
+	$(O)/tests/support/compare.d $(TOOLS:%=$(O)/tests/support/%.d)

@@ -2,21 +2,39 @@
 #ifndef MAPCP_CLI_H
 #define MAPCP_CLI_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "mapcp.h"
+
+enum when { WHEN_NEVER, WHEN_AUTO, WHEN_ALWAYS };
 
 struct cli {
 	const char *prog; /* "mapcp" or "mmap_cp", for messages */
 	struct mapcp_opts opts;
 	const char *target_dir; /* -t */
+	bool no_target_dir;	/* -T */
+	bool parents;		/* --parents */
 	bool verbose;
 	bool debug;
 	bool show_maps;
 	bool pause;
+	enum when progress_when;
+	struct mapcp_progress progress;
+	pthread_mutex_t out; /* one writer at a time on the terminal */
+	bool line_shown;     /* a progress line is on stderr: clear it first */
 };
 
 /* mapcp_opts.on_window for --show-maps and --pause; arg is the struct cli. */
 void cli_on_window(const struct mapcp_window *w, void *arg);
+
+/* Before printing anything, under cli->out: take the progress line away. */
+void cli_clear_line(struct cli *cli);
+
+/* progress.c: the --progress display, in a thread of its own. */
+struct display;
+struct display *display_start(struct cli *cli, char **srcs, int n);
+void display_stop(struct display *d);
 
 #endif

@@ -1,11 +1,14 @@
 /*
  * mapcp's command line: cp's three forms (SOURCE DEST, SOURCE... DIRECTORY,
- * -t DIRECTORY SOURCE...), options, messages and exit status. Called as
- * mmap_cp it is the exercise's program: exactly two arguments, mmap engine.
- * One failed source is reported and the rest still copied; the exit status
- * is 1 if any failed.
+ * -t DIRECTORY SOURCE...), cp's options with cp's meanings, messages and
+ * exit status. Called as mmap_cp it is the exercise's program: exactly two
+ * arguments, mmap engine. Every entry copied is reported through
+ * mapcp_opts.on_file, one whole line at a time, from whichever thread
+ * copied it; one failure is reported and the rest still copied; the exit
+ * status is 1 if anything failed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,31 +24,49 @@ enum {
 	OPT_DEBUG,
 	OPT_FSYNC,
 	OPT_INPLACE,
+	OPT_NO_PRESERVE,
+	OPT_PARENTS,
 	OPT_PAUSE,
+	OPT_PRESERVE,
+	OPT_PROGRESS,
 	OPT_QUEUE_DEPTH,
 	OPT_REFLINK,
 	OPT_SHOW_MAPS,
 	OPT_SPARSE,
+	OPT_VERIFY,
 	OPT_VERSION,
 	OPT_WINDOW,
 };
 
 static const struct option long_options[] = {
+	{ "archive", no_argument, NULL, 'a' },
 	{ "buffer", required_argument, NULL, OPT_BUFFER },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "dereference", no_argument, NULL, 'L' },
 	{ "engine", required_argument, NULL, 'e' },
 	{ "force", no_argument, NULL, 'f' },
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
 	{ "help", no_argument, NULL, 'h' },
 	{ "inplace", no_argument, NULL, OPT_INPLACE },
+	{ "interactive", no_argument, NULL, 'i' },
+	{ "jobs", required_argument, NULL, 'j' },
 	{ "no-clobber", no_argument, NULL, 'n' },
+	{ "no-dereference", no_argument, NULL, 'P' },
+	{ "no-preserve", required_argument, NULL, OPT_NO_PRESERVE },
+	{ "no-target-directory", no_argument, NULL, 'T' },
+	{ "parents", no_argument, NULL, OPT_PARENTS },
 	{ "pause", no_argument, NULL, OPT_PAUSE },
+	{ "preserve", optional_argument, NULL, OPT_PRESERVE },
+	{ "progress", optional_argument, NULL, OPT_PROGRESS },
 	{ "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
+	{ "recursive", no_argument, NULL, 'r' },
 	{ "reflink", optional_argument, NULL, OPT_REFLINK },
 	{ "show-maps", no_argument, NULL, OPT_SHOW_MAPS },
 	{ "sparse", required_argument, NULL, OPT_SPARSE },
 	{ "target-directory", required_argument, NULL, 't' },
+	{ "update", no_argument, NULL, 'u' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ NULL, 0, NULL, 0 },
@@ -64,34 +85,53 @@ usage(void)
 	       "mappings or any other copy path of the kernel. DEST is replaced\n"
 	       "atomically: it is either untouched or holds the whole copy.\n"
 	       "\n"
+	       "  -a, --archive          same as -dR --preserve=all\n"
+	       "  -d                     same as -P --preserve=links\n"
 	       "  -e, --engine=LIST      auto (default), or an engine, or a comma list\n"
 	       "                         tried in order; engines:");
 	for (unsigned int i = 0, col = 80; mapcp_engine_name(i) != NULL; i++) {
 		const char *name = mapcp_engine_name(i);
 
-		if (col + 1 + strlen(name) > 78) {
+		if (col + 1 + strlen(name) > 78)
 			col = (unsigned int)printf("\n%27s", "") - 1;
-		} else {
+		else
 			col += (unsigned int)printf(" ");
-		}
 		col += (unsigned int)printf("%s", name);
 	}
 	printf("\n"
+	       "  -f, --force            replace DEST even if it is not writable\n"
+	       "  -H                     follow symlinks named on the command line\n"
+	       "  -i, --interactive      ask before replacing DEST\n"
+	       "  -j, --jobs=N           copy a tree's files with N threads (default:\n"
+	       "                         one per CPU)\n"
+	       "  -L, --dereference      follow every symlink in SOURCE\n"
+	       "  -n, --no-clobber       do not replace an existing DEST\n"
+	       "  -P, --no-dereference   copy symlinks as symlinks (default with -r)\n"
+	       "  -p                     same as --preserve=mode,ownership,timestamps\n"
+	       "      --preserve[=LIST]  keep mode, ownership, timestamps, links, xattr,\n"
+	       "                         all (default: mode,ownership,timestamps)\n"
+	       "      --no-preserve=LIST do not keep these\n"
+	       "      --parents          copy SOURCE's path below DIRECTORY\n"
+	       "  -r, -R, --recursive    copy directories and all in them\n"
+	       "  -t, --target-directory=DIRECTORY  copy all SOURCEs into DIRECTORY\n"
+	       "  -T, --no-target-directory  treat DEST as a file, even a directory\n"
+	       "  -u, --update           copy only when SOURCE is newer than DEST\n"
+	       "  -v, --verbose          say what is being copied\n"
+	       "      --sparse=WHEN      auto: keep holes; always: also make holes of\n"
+	       "                         zero blocks; never: write every byte\n"
+	       "      --reflink[=WHEN]   auto (default): share blocks where possible;\n"
+	       "                         always (or no WHEN): share or fail; never\n"
+	       "      --verify           read DEST back and compare (xxh3-128) before\n"
+	       "                         it replaces anything\n"
+	       "      --progress[=WHEN]  a status line on stderr: auto (the default\n"
+	       "                         WHEN: on a terminal), always, never\n"
+	       "      --inplace          write into DEST as cp does, not atomically\n"
+	       "      --fsync            flush the data to disk before DEST appears\n"
 	       "      --window=SIZE      map SIZE bytes of each file at a time (mmap\n"
 	       "                         engines; default %uM); SIZE takes K, M, G\n"
 	       "      --buffer=SIZE      buffer of the rw, splice and io_uring engines\n"
 	       "                         (default %uK)\n"
 	       "      --queue-depth=N    io_uring requests in flight (default %u)\n"
-	       "      --sparse=WHEN      auto: keep holes; always: also make holes of\n"
-	       "                         zero blocks; never: write every byte\n"
-	       "      --reflink[=WHEN]   auto (default): share blocks where possible;\n"
-	       "                         always (or no WHEN): share or fail; never\n"
-	       "  -f, --force            replace DEST even if it is not writable\n"
-	       "  -n, --no-clobber       do not replace an existing DEST\n"
-	       "  -t, --target-directory=DIRECTORY  copy all SOURCEs into DIRECTORY\n"
-	       "      --inplace          write into DEST as cp does, not atomically\n"
-	       "      --fsync            flush the data to disk before DEST appears\n"
-	       "  -v, --verbose          say what is being copied\n"
 	       "      --debug            say which engine copied each file, and why\n"
 	       "      --show-maps        print the /proc/self/maps lines of each window\n"
 	       "      --pause            after the first window, wait for ENTER\n"
@@ -122,14 +162,11 @@ test_failure(struct cli *cli)
 		const char *name;
 		int err;
 	} names[] = {
-		{ "EDQUOT", EDQUOT },
-		{ "EINVAL", EINVAL },
-		{ "EIO", EIO },
-		{ "ENODATA", ENODATA },
-		{ "ENOSPC", ENOSPC },
-		{ "ENOSYS", ENOSYS },
-		{ "EOPNOTSUPP", EOPNOTSUPP },
-		{ "EXDEV", EXDEV },
+		{ "EDQUOT", EDQUOT }, { "EINVAL", EINVAL },
+		{ "EIO", EIO },	      { "ENODATA", ENODATA },
+		{ "ENOSPC", ENOSPC }, { "ENOSYS", ENOSYS },
+		{ "EOPNOTSUPP", EOPNOTSUPP }, { "EXDEV", EXDEV },
+		{ "FLIP", 0 }, /* no error: copy, but flip a byte there */
 	};
 	const char *v = getenv("MAPCP_FAIL");
 	const char *colon;
@@ -139,7 +176,7 @@ test_failure(struct cli *cli)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strncmp(v, names[i].name, (size_t)(colon - v)) == 0 &&
 		    names[i].name[colon - v] == '\0')
-			cli->opts.fail_errno = names[i].err;
+			cli->opts.fail_errno = names[i].err ? names[i].err : -1;
 	cli->opts.fail_after = strtoll(colon + 1, NULL, 10);
 }
 
@@ -148,8 +185,8 @@ size_arg(const struct cli *cli, const char *what, const char *arg)
 {
 	size_t v;
 
-	if (mapcp_parse_size(arg, &v) < 0)
-		usage_error(cli, what, arg);
+	if (arg == NULL || mapcp_parse_size(arg, &v) < 0)
+		usage_error(cli, what, arg ? arg : "");
 	return v;
 }
 
@@ -158,7 +195,7 @@ static int
 word_arg(const struct cli *cli, const char *option, const char *const *words,
 	 const char *arg)
 {
-	arg = arg != NULL ? arg : ""; /* getopt_long: not for required args */
+	arg = arg != NULL ? arg : "";
 	for (int i = 0; words[i] != NULL; i++)
 		if (strcmp(words[i], arg) == 0)
 			return i;
@@ -171,101 +208,198 @@ word_arg(const struct cli *cli, const char *option, const char *const *words,
 }
 
 static unsigned int
-depth_arg(const struct cli *cli, const char *arg)
+count_arg(const struct cli *cli, const char *what, const char *arg,
+	  unsigned long max)
 {
 	char *end = NULL;
 	unsigned long v = arg != NULL ? strtoul(arg, &end, 10) : 0;
 
 	if (arg == NULL || *arg < '0' || *arg > '9' || *end != '\0' || v < 1 ||
-	    v > MAPCP_MAX_QUEUE_DEPTH)
-		usage_error(cli, "invalid queue depth '%s' (1 to 1024)", arg);
+	    v > max)
+		usage_error(cli, what, arg ? arg : "");
 	return (unsigned int)v;
+}
+
+static unsigned int
+preserve_arg(const struct cli *cli, const char *arg)
+{
+	unsigned int bits;
+
+	if (arg == NULL)
+		return MAPCP_PRESERVE_MODE | MAPCP_PRESERVE_OWNERSHIP |
+		       MAPCP_PRESERVE_TIMESTAMPS;
+	if (mapcp_parse_preserve(arg, &bits) < 0)
+		usage_error(cli, "invalid attribute list '%s'", arg);
+	return bits;
+}
+
+/* -i's question, on stderr; the answer is a line on stdin. */
+static bool
+ask(const char *dst, void *arg)
+{
+	struct cli *cli = arg;
+	char line[64];
+	bool yes;
+
+	pthread_mutex_lock(&cli->out);
+	cli_clear_line(cli);
+	fprintf(stderr, "%s: overwrite '%s'? ", cli->prog, dst);
+	fflush(stderr);
+	yes = fgets(line, sizeof(line), stdin) != NULL &&
+	      (line[0] == 'y' || line[0] == 'Y');
+	pthread_mutex_unlock(&cli->out);
+	return yes;
+}
+
+static void
+parse_option(struct cli *cli, int c, const char *arg)
+{
+	/* In the order of enum mapcp_sparse and enum mapcp_reflink. */
+	static const char *const whens[] = { "auto", "always", "never", NULL };
+	static const char *const progress[] = { "never", "auto", "always",
+						NULL };
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned int *flags = &cli->opts.flags;
+
+	switch (c) {
+	case 'a':
+		*flags |= MAPCP_RECURSIVE;
+		cli->opts.deref = MAPCP_DEREF_NEVER;
+		cli->opts.preserve = MAPCP_PRESERVE_ALL;
+		break;
+	case 'd':
+		cli->opts.deref = MAPCP_DEREF_NEVER;
+		cli->opts.preserve |= MAPCP_PRESERVE_LINKS;
+		break;
+	case 'e':
+		if (mapcp_check_engines(arg) < 0)
+			usage_error(cli, "unknown engine in '%s'", arg);
+		cli->opts.engine = arg;
+		break;
+	case 'f':
+		*flags |= MAPCP_FORCE;
+		break;
+	case 'H':
+		cli->opts.deref = MAPCP_DEREF_ARGS;
+		break;
+	case 'i': /* -i and -n: the last one given wins, as in cp */
+		*flags = (*flags | MAPCP_INTERACTIVE) & ~(unsigned)MAPCP_NO_CLOBBER;
+		break;
+	case 'j':
+		cli->opts.jobs = count_arg(cli, "invalid number of jobs '%s'", arg,
+					   1024);
+		break;
+	case 'L':
+		cli->opts.deref = MAPCP_DEREF_ALWAYS;
+		break;
+	case 'n':
+		*flags = (*flags | MAPCP_NO_CLOBBER) & ~(unsigned)MAPCP_INTERACTIVE;
+		break;
+	case 'P':
+		cli->opts.deref = MAPCP_DEREF_NEVER;
+		break;
+	case 'p':
+		cli->opts.preserve |= preserve_arg(cli, NULL);
+		break;
+	case 'r':
+	case 'R':
+		*flags |= MAPCP_RECURSIVE;
+		break;
+	case 't':
+		cli->target_dir = arg;
+		break;
+	case 'T':
+		cli->no_target_dir = true;
+		break;
+	case 'u':
+		*flags |= MAPCP_UPDATE;
+		break;
+	case 'v':
+		cli->verbose = true;
+		break;
+	case OPT_BUFFER:
+		cli->opts.buffer = size_arg(cli, "invalid buffer size '%s'", arg);
+		break;
+	case OPT_DEBUG:
+		cli->debug = true;
+		break;
+	case OPT_FSYNC:
+		*flags |= MAPCP_FSYNC;
+		break;
+	case OPT_INPLACE:
+		*flags |= MAPCP_INPLACE;
+		break;
+	case OPT_NO_PRESERVE:
+		cli->opts.preserve &= ~preserve_arg(cli, arg ? arg : "");
+		break;
+	case OPT_PARENTS:
+		cli->parents = true;
+		break;
+	case OPT_PAUSE:
+		cli->pause = true;
+		break;
+	case OPT_PRESERVE:
+		cli->opts.preserve |= preserve_arg(cli, arg);
+		break;
+	case OPT_PROGRESS:
+		cli->progress_when = arg == NULL ? WHEN_AUTO
+					       : (enum when)word_arg(cli, "progress",
+								     progress, arg);
+		break;
+	case OPT_QUEUE_DEPTH:
+		cli->opts.queue_depth = count_arg(
+			cli, "invalid queue depth '%s' (1 to 1024)", arg,
+			MAPCP_MAX_QUEUE_DEPTH);
+		break;
+	case OPT_REFLINK:
+		cli->opts.reflink = arg == NULL ? MAPCP_REFLINK_ALWAYS
+						: (enum mapcp_reflink)word_arg(
+							  cli, "reflink", whens, arg);
+		break;
+	case OPT_SHOW_MAPS:
+		cli->show_maps = true;
+		break;
+	case OPT_SPARSE:
+		cli->opts.sparse =
+			(enum mapcp_sparse)word_arg(cli, "sparse", whens, arg);
+		break;
+	case OPT_VERIFY:
+		*flags |= MAPCP_VERIFY;
+		break;
+	case OPT_WINDOW:
+		cli->opts.window = size_arg(cli, "invalid window size '%s'", arg);
+		/* mmap offsets are page multiples: round up to one. */
+		cli->opts.window = (cli->opts.window + pg - 1) / pg * pg;
+		break;
+	default:
+		break;
+	}
 }
 
 static void
 parse_options(struct cli *cli, int argc, char **argv)
 {
-	/* In the order of enum mapcp_sparse and enum mapcp_reflink. */
-	static const char *const whens[] = { "auto", "always", "never", NULL };
 	bool engine_set = false;
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	const char *why;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "e:fhnt:v", long_options, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'e':
-			if (mapcp_check_engines(optarg) < 0)
-				usage_error(cli, "unknown engine in '%s'",
-					    optarg);
-			cli->opts.engine = optarg;
-			engine_set = true;
-			break;
-		case 'f':
-			cli->opts.flags |= MAPCP_FORCE;
-			break;
-		case 'h':
+	while ((c = getopt_long(argc, argv, "ade:fHhij:LnPpRrt:Tuv", long_options,
+				NULL)) != -1) {
+		if (c == 'h') {
 			usage();
 			exit(0);
-		case 'n':
-			cli->opts.flags |= MAPCP_NO_CLOBBER;
-			break;
-		case 't':
-			cli->target_dir = optarg;
-			break;
-		case 'v':
-			cli->verbose = true;
-			break;
-		case OPT_BUFFER:
-			cli->opts.buffer = size_arg(
-				cli, "invalid buffer size '%s'", optarg);
-			break;
-		case OPT_DEBUG:
-			cli->debug = true;
-			break;
-		case OPT_FSYNC:
-			cli->opts.flags |= MAPCP_FSYNC;
-			break;
-		case OPT_INPLACE:
-			cli->opts.flags |= MAPCP_INPLACE;
-			break;
-		case OPT_PAUSE:
-			cli->pause = true;
-			break;
-		case OPT_QUEUE_DEPTH:
-			cli->opts.queue_depth = depth_arg(cli, optarg);
-			break;
-		case OPT_REFLINK:
-			cli->opts.reflink =
-				optarg == NULL ? MAPCP_REFLINK_ALWAYS
-					       : (enum mapcp_reflink)word_arg(
-							 cli, "reflink", whens,
-							 optarg);
-			break;
-		case OPT_SPARSE:
-			cli->opts.sparse = (enum mapcp_sparse)word_arg(
-				cli, "sparse", whens, optarg);
-			break;
-		case OPT_SHOW_MAPS:
-			cli->show_maps = true;
-			break;
-		case OPT_VERSION:
+		}
+		if (c == OPT_VERSION) {
 			printf("mapcp %s\n", MAPCP_VERSION);
 			exit(0);
-		case OPT_WINDOW:
-			cli->opts.window = size_arg(
-				cli, "invalid window size '%s'", optarg);
-			/* mmap offsets are page multiples: round up to one. */
-			cli->opts.window =
-				(cli->opts.window + pg - 1) / pg * pg;
-			break;
-		default:
-			fprintf(stderr,
-				"Try '%s --help' for more information.\n",
+		}
+		if (c == '?') {
+			fprintf(stderr, "Try '%s --help' for more information.\n",
 				cli->prog);
 			exit(1);
 		}
+		engine_set |= c == 'e';
+		parse_option(cli, c, optarg);
 	}
 	/* Looking at mappings asks for an engine that makes them. */
 	if ((cli->show_maps || cli->pause) && !engine_set)
@@ -283,26 +417,45 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* DIR/BASENAME-of-src, malloc'd; exits on ENOMEM. */
+static void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL) {
+		perror("mapcp");
+		exit(1);
+	}
+	return p;
+}
+
+/* DIR/BASENAME-of-src, or DIR/src with --parents; malloc'd. */
 static char *
-into_dir(const char *dir, const char *src)
+into_dir(const struct cli *cli, const char *dir, const char *src)
 {
 	size_t end = strlen(src), start, dlen = strlen(dir);
 	char *path;
 
 	while (end > 1 && src[end - 1] == '/')
 		end--;
-	start = end;
+	start = cli->parents ? 0 : end;
 	while (start > 0 && src[start - 1] != '/')
 		start--;
-	path = malloc(dlen + 1 + (end - start) + 1);
-	if (path == NULL) {
-		perror("mapcp");
-		exit(1);
-	}
+	while (cli->parents && src[start] == '/')
+		start++; /* --parents /a/b DIR makes DIR/a/b */
+	path = xmalloc(dlen + 1 + (end - start) + 1);
 	sprintf(path, "%s%s%.*s", dir, dlen && dir[dlen - 1] == '/' ? "" : "/",
 		(int)(end - start), src + start);
 	return path;
+}
+
+void
+cli_clear_line(struct cli *cli)
+{
+	if (cli->line_shown) {
+		fputs("\r\033[K", stderr);
+		cli->line_shown = false;
+	}
 }
 
 static void
@@ -313,7 +466,11 @@ print_debug(const struct mapcp_report *r)
 
 	printf("'%s' -> '%s': ", r->src, r->dst);
 	if (r->skipped) {
-		printf("skipped, DEST exists (--no-clobber)\n");
+		printf("skipped, %s\n", r->why ? r->why : "DEST kept");
+		return;
+	}
+	if (r->what != NULL) {
+		printf("%s%s\n", r->what, r->step ? "; failed" : "");
 		return;
 	}
 	printf("engine %s (%s", r->engine, r->stream ? "stream: " : "");
@@ -324,6 +481,8 @@ print_debug(const struct mapcp_report *r)
 		if (r->fallback[i].note != NULL)
 			printf(" (%s)", r->fallback[i].note);
 	}
+	if (r->verified != NULL)
+		printf("; %s", r->verified);
 	if (r->step != MAPCP_STEP_NONE)
 		printf("; failed\n");
 	else if (r->stream)
@@ -334,40 +493,73 @@ print_debug(const struct mapcp_report *r)
 		       r->extents, r->extents == 1 ? "" : "s", place);
 }
 
-static int
-copy_one(struct cli *cli, const char *src, const char *dst)
+/* Every entry copied, skipped or failed: one line, never two at once. */
+static void
+on_file(const struct mapcp_report *r, void *arg)
 {
-	struct mapcp_report r;
+	struct cli *cli = arg;
 	char msg[8192];
-	int ret = mapcp_copy_file(src, dst, &cli->opts, &r);
 
-	if (cli->debug && (r.engine != NULL || r.skipped))
-		print_debug(&r);
-	else if (cli->verbose && r.skipped)
-		printf("skipped '%s'\n", dst);
-	else if (cli->verbose && ret == 0)
-		printf("'%s' -> '%s'\n", src, dst);
+	pthread_mutex_lock(&cli->out);
+	cli_clear_line(cli);
+	if (cli->debug && (r->engine != NULL || r->skipped || r->what != NULL))
+		print_debug(r);
+	else if (cli->verbose && r->skipped)
+		printf("skipped '%s'\n", r->dst);
+	else if (cli->verbose && r->step == MAPCP_STEP_NONE)
+		printf("'%s' -> '%s'\n", r->src, r->dst);
 	fflush(stdout);
-	if (ret < 0) {
+	if (r->step != MAPCP_STEP_NONE)
 		fprintf(stderr, "%s: %s\n", cli->prog,
-			mapcp_report_error(&r, msg, sizeof(msg)));
-		return 1;
+			mapcp_report_error(r, msg, sizeof(msg)));
+	pthread_mutex_unlock(&cli->out);
+}
+
+/* --parents: make DIR/a/b for a/b/c, as the source's directories are. */
+static int
+make_parents(struct cli *cli, const char *dir, const char *src)
+{
+	const char *slash = strrchr(src, '/');
+	char *path;
+	int ret = 0;
+
+	if (slash == NULL)
+		return 0;
+	path = into_dir(cli, dir, src);
+	for (char *p = path + strlen(dir) + 1; ret == 0 && *p; p++) {
+		if (*p != '/' || p == path)
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0777 & ~cli->opts.umask) < 0 && errno != EEXIST)
+			ret = -errno;
+		if (ret == 0 && !is_dir(path))
+			ret = -ENOTDIR;
+		if (ret < 0)
+			fprintf(stderr, "%s: cannot make directory '%s': %s\n",
+				cli->prog, path, strerror(-ret));
+		*p = '/';
 	}
-	return 0;
+	free(path);
+	return ret;
 }
 
 static int
 copy_into(struct cli *cli, const char *dir, char **srcs, int n)
 {
-	int status = 0;
+	unsigned long failures = 0;
 
 	for (int i = 0; i < n; i++) {
-		char *dst = into_dir(dir, srcs[i]);
+		char *dst;
 
-		status |= copy_one(cli, srcs[i], dst);
+		if (cli->parents && make_parents(cli, dir, srcs[i]) < 0) {
+			failures++;
+			continue;
+		}
+		dst = into_dir(cli, dir, srcs[i]);
+		failures += mapcp_copy(srcs[i], dst, &cli->opts);
 		free(dst);
 	}
-	return status;
+	return failures > 0;
 }
 
 static const char *
@@ -378,16 +570,60 @@ base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* Work out the forms, then copy. Returns the exit status. */
+static int
+run(struct cli *cli, char **ops, int nops)
+{
+	if (cli->target_dir != NULL) {
+		if (cli->no_target_dir)
+			usage_error(cli, "%s",
+				    "cannot combine --target-directory (-t) and "
+				    "--no-target-directory (-T)");
+		if (!is_dir(cli->target_dir))
+			usage_error(cli, "target '%s' is not a directory",
+				    cli->target_dir);
+		if (nops == 0)
+			usage_error(cli, "missing file operand%s", "");
+		return copy_into(cli, cli->target_dir, ops, nops);
+	}
+	if (nops == 0)
+		usage_error(cli, "missing file operand%s", "");
+	if (nops == 1)
+		usage_error(cli, "missing destination file operand after '%s'",
+			    ops[0]);
+	if (cli->no_target_dir) {
+		if (nops > 2)
+			usage_error(cli, "extra operand '%s'", ops[2]);
+		return mapcp_copy(ops[0], ops[1], &cli->opts) > 0;
+	}
+	if (is_dir(ops[nops - 1]))
+		return copy_into(cli, ops[nops - 1], ops, nops - 1);
+	if (cli->parents)
+		usage_error(cli, "with --parents, the destination must be a "
+				 "directory%s",
+			    "");
+	if (nops > 2)
+		usage_error(cli, "target '%s' is not a directory", ops[nops - 1]);
+	return mapcp_copy(ops[0], ops[1], &cli->opts) > 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct cli cli = { .prog = "mapcp" };
+	struct display *display;
+	int nops, status;
 	char **ops;
-	int nops;
 
 	mapcp_opts_init(&cli.opts);
+	pthread_mutex_init(&cli.out, NULL);
+	pthread_mutex_init(&cli.progress.lock, NULL);
 	cli.opts.on_window = cli_on_window;
 	cli.opts.on_window_arg = &cli;
+	cli.opts.on_file = on_file;
+	cli.opts.on_file_arg = &cli;
+	cli.opts.ask = ask;
+	cli.opts.ask_arg = &cli;
 	test_failure(&cli);
 	if (strcmp(base_name(argv[0]), "mmap_cp") == 0) {
 		if (argc != 3) {
@@ -397,29 +633,15 @@ main(int argc, char **argv)
 		}
 		cli.prog = "mmap_cp";
 		cli.opts.engine = "mmap";
-		return is_dir(argv[2]) ? copy_into(&cli, argv[2], argv + 1, 1)
-				       : copy_one(&cli, argv[1], argv[2]);
+		return run(&cli, argv + 1, 2);
 	}
 	parse_options(&cli, argc, argv);
 	ops = argv + optind;
 	nops = argc - optind;
-	if (cli.target_dir != NULL) {
-		if (!is_dir(cli.target_dir))
-			usage_error(&cli, "target '%s' is not a directory",
-				    cli.target_dir);
-		if (nops == 0)
-			usage_error(&cli, "missing file operand%s", "");
-		return copy_into(&cli, cli.target_dir, ops, nops);
-	}
-	if (nops == 0)
-		usage_error(&cli, "missing file operand%s", "");
-	if (nops == 1)
-		usage_error(&cli, "missing destination file operand after '%s'",
-			    ops[0]);
-	if (is_dir(ops[nops - 1]))
-		return copy_into(&cli, ops[nops - 1], ops, nops - 1);
-	if (nops > 2)
-		usage_error(&cli, "target '%s' is not a directory",
-			    ops[nops - 1]);
-	return copy_one(&cli, ops[0], ops[1]);
+	/* -t: every operand is a source; else all but the last. */
+	display = display_start(&cli, ops,
+				cli.target_dir ? nops : nops > 1 ? nops - 1 : 0);
+	status = run(&cli, ops, nops);
+	display_stop(display);
+	return status;
 }

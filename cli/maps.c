@@ -40,9 +40,13 @@ print_maps(FILE *out, const void *p, size_t len)
 void
 cli_on_window(const struct mapcp_window *w, void *arg)
 {
-	const struct cli *cli = arg;
+	struct cli *cli = arg;
 	bool pausing = cli->pause && w->index == 0;
 
+	if (!cli->show_maps && !pausing)
+		return;
+	pthread_mutex_lock(&cli->out);
+	cli_clear_line(cli);
 	if (pausing)
 		printf("PID: %d\n", (int)getpid());
 	if (cli->show_maps || pausing) {
@@ -64,4 +68,5 @@ cli_on_window(const struct mapcp_window *w, void *arg)
 			putchar('\n');
 	}
 	fflush(stdout);
+	pthread_mutex_unlock(&cli->out);
 }

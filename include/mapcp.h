@@ -135,7 +135,8 @@ struct mapcp_opts {
 	void *ask_arg;
 	mapcp_window_fn *on_window;
 	void *on_window_arg;
-	int fail_errno;   /* the test engine "fail": errno it returns */
+	int fail_errno;   /* the test engine "fail": errno it returns, or -1
+			     to flip the byte at fail_after instead */
 	off_t fail_after; /* ... after copying this many bytes */
 };
 
@@ -195,6 +196,7 @@ struct mapcp_report {
 	bool skipped;         /* DEST was kept: -n, -u, or no to -i */
 	const char *what;     /* NULL for a file's data, else "directory"... */
 	bool atomic;          /* DEST was replaced by rename, not written */
+	const char *verified; /* --verify: what was found, or NULL */
 	enum mapcp_step step; /* the step that failed */
 	int err;              /* its positive errno */
 	const char *note;     /* the engine's words on it, or NULL */

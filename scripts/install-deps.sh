@@ -7,6 +7,8 @@ set -eu
 
 # One package a line, sorted; what each is for is in README.md.
 PACKAGES="
+attr
+bash-completion
 bats
 btrfs-progs
 clang-tidy

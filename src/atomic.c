@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,20 +79,29 @@ atomic_open(struct atomic *a, int dirfd, const char *name,
 	return job_fail(job, MAPCP_STEP_CREATE, ret);
 }
 
-/* Give the unnamed temporary the name name. 0 or -errno. */
+/*
+ * Give the unnamed temporary the name name. linkat(AT_EMPTY_PATH) is the
+ * direct way (Linux 6.10 allows it for a file we opened; before, only with
+ * CAP_DAC_READ_SEARCH); else through /proc/self/fd. Once one way fails
+ * with EPERM or ENOENT it is not tried again. 0 or -errno.
+ */
 static int
 link_tmpfile(struct atomic *a, const char *name)
 {
+	static atomic_bool no_empty_path;
 	char proc[64];
 
+	if (!no_empty_path) {
+		if (linkat(a->fd, "", a->dirfd, name, AT_EMPTY_PATH) == 0)
+			return 0;
+		if (errno != EPERM && errno != ENOENT && errno != EINVAL)
+			return -errno;
+		no_empty_path = true;
+	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a->fd);
-	if (linkat(AT_FDCWD, proc, a->dirfd, name, AT_SYMLINK_FOLLOW) == 0)
-		return 0;
-	if (errno != ENOENT)
-		return -errno;
-	/* No /proc: the other way needs CAP_DAC_READ_SEARCH. */
-	return linkat(a->fd, "", a->dirfd, name, AT_EMPTY_PATH) == 0 ? 0
-								     : -errno;
+	return linkat(AT_FDCWD, proc, a->dirfd, name, AT_SYMLINK_FOLLOW) == 0
+		       ? 0
+		       : -errno;
 }
 
 /* Give the unnamed temporary a hidden name, ready to be renamed. */

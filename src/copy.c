@@ -196,26 +196,30 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 	return 0;
 }
 
-/* -n, -u and -i: should an existing DEST be kept? */
+/* -n, -u and -i: should an existing DEST be kept? Says why in report->why. */
+bool
+dest_kept(const struct mapcp_opts *o, const struct stat *dst,
+	  const struct stat *src, const char *dst_path, const char **why)
+{
+	if (o->flags & MAPCP_NO_CLOBBER)
+		return *why = "DEST exists (--no-clobber)", true;
+	if ((o->flags & MAPCP_UPDATE) &&
+	    (dst->st_mtim.tv_sec > src->st_mtim.tv_sec ||
+	     (dst->st_mtim.tv_sec == src->st_mtim.tv_sec &&
+	      dst->st_mtim.tv_nsec >= src->st_mtim.tv_nsec)))
+		return *why = "DEST is not older than SOURCE (--update)", true;
+	if ((o->flags & MAPCP_INTERACTIVE) && o->ask != NULL &&
+	    !ask_user(o, dst_path))
+		return *why = "not replaced, as answered (--interactive)", true;
+	return false;
+}
+
 static bool
 keep_dest(const struct mapcp_job *job, const struct dest *d,
 	  const struct stat *src)
 {
-	const struct mapcp_opts *o = job->opts;
-
-	if (!d->exists)
-		return false;
-	if (o->flags & MAPCP_NO_CLOBBER)
-		return true;
-	if ((o->flags & MAPCP_UPDATE) &&
-	    (d->st.st_mtim.tv_sec > src->st_mtim.tv_sec ||
-	     (d->st.st_mtim.tv_sec == src->st_mtim.tv_sec &&
-	      d->st.st_mtim.tv_nsec >= src->st_mtim.tv_nsec)))
-		return true;
-	if ((o->flags & MAPCP_INTERACTIVE) && o->ask != NULL &&
-	    !ask_user(o, job->dst_path))
-		return true;
-	return false;
+	return d->exists && dest_kept(job->opts, &d->st, src, job->dst_path,
+				      &job->report->why);
 }
 
 /*
@@ -386,8 +390,13 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st)
 		ret = dest_geometry(job, !inplace);
 	if (ret == 0)
 		ret = copy_data(job, st);
-	if (ret == 0 && (opts->flags & MAPCP_VERIFY) && job->seekable_dst)
-		ret = verify_copy(job);
+	if (ret == 0 && (opts->flags & MAPCP_VERIFY)) {
+		if (job->stream || !job->seekable_dst)
+			job->report->verified =
+				"not verified: a stream cannot be read twice";
+		else
+			ret = verify_copy(job);
+	}
 	if (ret == 0) {
 		job->report->atomic = !inplace;
 		ret = inplace ? finish_inplace(job) : commit(job, &a, d, st);

@@ -234,6 +234,13 @@ int copy_file_at(const struct place *src, const struct place *dst,
 /* Split a command-line path into an opened directory and a name. */
 void place_of_path(const char *path, struct place *p, int *dirfd);
 
+/*
+ * DEST (dst, at dst_path) exists: is it to be kept, by -n, -u, or a "no"
+ * to -i? If so *why says which.
+ */
+bool dest_kept(const struct mapcp_opts *o, const struct stat *dst,
+	       const struct stat *src, const char *dst_path, const char **why);
+
 /* metadata.c */
 
 /*

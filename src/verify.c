@@ -114,6 +114,8 @@ verify_copy(struct mapcp_job *job)
 	if (ret == 0 &&
 	    !XXH128_isEqual(XXH3_128bits_digest(a), XXH3_128bits_digest(b)))
 		ret = job_fail(job, MAPCP_STEP_VERIFY, EIO);
+	if (ret == 0)
+		job->report->verified = "read back, xxh3-128 matched";
 out:
 	XXH3_freeState(a);
 	XXH3_freeState(b);

@@ -295,6 +295,8 @@ stop_workers(struct tree *t)
 	for (unsigned int i = 0; i < t->nworkers; i++)
 		pthread_join(t->workers[i], NULL);
 	free(t->workers);
+	t->workers = NULL;
+	t->nworkers = 0;
 }
 
 /* The directory of rel below fd, opened component by component. */
@@ -358,6 +360,65 @@ add_link(struct tree *t, const struct stat *st, const char *rel)
 }
 
 /*
+ * Make dst->name with make(): a symlink, a special file or a hard link.
+ * If the name is taken, -n, -u and -i decide whether it stays (return 1,
+ * r->skipped); if not, the new entry is made beside it and renamed over
+ * it, atomically. 0, 1, or -errno.
+ */
+static int
+replace_entry(const struct mapcp_opts *o, const struct place *dst,
+	      const struct stat *src, struct mapcp_report *r,
+	      int (*make)(int, const char *, const void *), const void *arg)
+{
+	struct atomic a = { .dirfd = dst->dirfd, .name = dst->name, .fd = -1 };
+	struct stat old;
+	int tries;
+
+	if (dst->err)
+		return -dst->err;
+	if (make(dst->dirfd, dst->name, arg) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (fstatat(dst->dirfd, dst->name, &old, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (dest_kept(o, &old, src, dst->path, &r->why)) {
+		r->skipped = true;
+		return 1;
+	}
+	for (tries = 0; tries < 100; tries++) {
+		temp_name(&a);
+		if (make(dst->dirfd, a.tmpname, arg) == 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	if (tries == 100)
+		return -EEXIST;
+	if (renameat(dst->dirfd, a.tmpname, dst->dirfd, dst->name) < 0) {
+		int err = errno;
+
+		unlinkat(dst->dirfd, a.tmpname, 0);
+		return -err;
+	}
+	return 0;
+}
+
+/* What make_link() links to: the copy of a hard link group's first name. */
+struct link_target {
+	int dirfd;
+	const char *name;
+};
+
+static int
+make_link(int fd, const char *name, const void *arg)
+{
+	const struct link_target *to = arg;
+
+	return linkat(to->dirfd, to->name, fd, name, 0);
+}
+
+/*
  * --preserve=links: a file with other names. Its first name is copied
  * here, in the walk, so that later names can be linked to a complete copy.
  */
@@ -372,13 +433,22 @@ copy_linked(struct tree *t, struct dir *d, const char *name,
 	int ret;
 
 	if (l != NULL) {
-		const char *base;
-		int pfd = open_parent(t->top_fd, l->rel, &base);
+		struct link_target to;
+		struct place p = { d->dst_fd, name, dp ? dp : name, 0 };
+		struct stat a, b;
+		int pfd = open_parent(t->top_fd, l->rel, &to.name);
 
+		to.dirfd = pfd;
 		entry_report(&r, sp, dp, "hard link");
-		ret = pfd >= 0 && linkat(pfd, base, d->dst_fd, name, 0) == 0
-			      ? 0
-			      : fail(&r, MAPCP_STEP_LINK, errno);
+		if (pfd < 0)
+			ret = fail(&r, MAPCP_STEP_LINK, errno);
+		else if (fstatat(pfd, to.name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+			 fstatat(d->dst_fd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+			 a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			ret = 0; /* linked already: rename would do nothing */
+		else if ((ret = replace_entry(t->opts, &p, st, &r, make_link,
+					      &to)) < 0)
+			ret = fail(&r, MAPCP_STEP_LINK, -ret);
 		if (pfd >= 0)
 			close(pfd);
 		progress_done(t->opts);
@@ -395,37 +465,6 @@ copy_linked(struct tree *t, struct dir *d, const char *name,
 	free(sp);
 	free(dp);
 	free(rel);
-}
-
-/* Make name in dst_fd as what was made: a symlink or a special file. */
-static int
-replace_entry(int dst_fd, const char *name, bool no_clobber,
-	      int (*make)(int, const char *, const void *), const void *arg)
-{
-	struct atomic a = { .dirfd = dst_fd, .name = name, .fd = -1 };
-	int tries;
-
-	if (make(dst_fd, name, arg) == 0)
-		return 0;
-	if (errno != EEXIST || no_clobber)
-		return -errno;
-	/* DEST exists: make it beside, then rename over, atomically. */
-	for (tries = 0; tries < 100; tries++) {
-		temp_name(&a);
-		if (make(dst_fd, a.tmpname, arg) == 0)
-			break;
-		if (errno != EEXIST)
-			return -errno;
-	}
-	if (tries == 100)
-		return -EEXIST;
-	if (renameat(dst_fd, a.tmpname, dst_fd, name) < 0) {
-		int err = errno;
-
-		unlinkat(dst_fd, a.tmpname, 0);
-		return -err;
-	}
-	return 0;
 }
 
 static int
@@ -448,7 +487,6 @@ copy_other(struct tree *t, const struct place *src, const struct place *dst,
 	   const struct stat *st)
 {
 	const struct mapcp_opts *o = t->opts;
-	bool keep = o->flags & MAPCP_NO_CLOBBER;
 	struct mapcp_report r;
 	struct mapcp_job job = { .opts = o, .report = &r };
 	int ret;
@@ -463,40 +501,29 @@ copy_other(struct tree *t, const struct place *src, const struct place *dst,
 			goto out;
 		}
 		target[n] = '\0';
-		ret = dst->err ? -dst->err
-			       : replace_entry(dst->dirfd, dst->name, keep,
-					       make_symlink, target);
-		ret = ret < 0 ? fail(&r, MAPCP_STEP_SYMLINK, -ret)
-			      : meta_apply_link(&job, dst->dirfd, dst->name,
-						st);
+		ret = replace_entry(o, dst, st, &r, make_symlink, target);
+		if (ret < 0)
+			ret = fail(&r, MAPCP_STEP_SYMLINK, -ret);
+		else if (ret == 0)
+			ret = meta_apply_link(&job, dst->dirfd, dst->name, st);
 		goto out;
 	}
 	entry_report(&r, src->path, dst->path,
 		     S_ISFIFO(st->st_mode)   ? "FIFO"
 		     : S_ISSOCK(st->st_mode) ? "socket"
 					     : "device");
-	ret = dst->err ? -dst->err
-		       : replace_entry(dst->dirfd, dst->name, keep, make_node,
-				       st);
+	ret = replace_entry(o, dst, st, &r, make_node, st);
 	if (ret < 0) {
 		ret = fail(&r, MAPCP_STEP_SPECIAL, -ret);
-	} else if (o->preserve) {
-		int fd = openat(dst->dirfd, dst->name,
-				O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		char proc[64];
-
-		/* fchmod and friends refuse O_PATH fds: go through /proc. */
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		ret = meta_apply_link(&job, AT_FDCWD, proc, st);
+	} else if (ret == 0 && o->preserve) {
+		ret = meta_apply_link(&job, dst->dirfd, dst->name, st);
 		if (ret == 0 && (o->preserve & MAPCP_PRESERVE_MODE) &&
-		    fchmodat(AT_FDCWD, proc, st->st_mode & 07777, 0) < 0)
+		    fchmodat(dst->dirfd, dst->name, st->st_mode & 07777, 0) < 0)
 			ret = fail(&r, MAPCP_STEP_META, errno);
-		if (fd >= 0)
-			close(fd);
 	}
 out:
 	progress_done(o);
-	emit(t, &r, ret);
+	emit(t, &r, ret < 0 ? ret : 0);
 }
 
 static void walk(struct tree *t, struct dir *d);
@@ -800,6 +827,7 @@ copy_tree(const char *src, const struct place *dst, const struct stat *st,
 	} else {
 		copy_top_dir(&t, src, dst, st);
 	}
+	stop_workers(&t); /* if copy_top_dir() did not get that far */
 	for (size_t i = 0; i < t.nlinks; i++)
 		free(t.links[i].rel);
 	free(t.links);

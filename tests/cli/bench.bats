@@ -86,11 +86,29 @@ bench() {
 	[[ "$output" == *"pread "*"1.00"* ]]
 }
 
+@test "tree: mapcp -r, each engine and cp -r copy the same tree, verified" {
+	mkdir -p tree/a/b tree/c
+	for i in $(seq 30); do random_file "tree/a/f$i" $((i * 100)); done
+	random_file tree/a/b/deep 70000
+	: >tree/c/empty
+	ln -s ../a/f1 tree/c/link
+	m="${MAPCP_BIN:-$BATS_TEST_DIRNAME/../..}/mapcp"
+	run bench --workload=tree --tree="$T/tree" --runs=2 --warmup=0 \
+		--cache=warm --engines=cp,auto,rw,mmap \
+		--cmd "j1=$m -r -j1 {src} {dst}" --csv r.csv
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for cmd in cp auto rw mmap j1; do
+		grep -q "^tree,[0-9]*,warm,\"$cmd\",2,0," r.csv
+	done
+	# The size column is the tree's bytes.
+	grep -q "^tree,$(find tree -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')," r.csv
+}
+
 @test "the tree workload says plainly when mapcp cannot copy trees" {
-	if "${MAPCP_BIN:-$BATS_TEST_DIRNAME/../..}/mapcp" --help | grep -q -- --recursive; then
-		skip "this mapcp copies trees; the tree workload runs"
-	fi
-	run bench --workload=tree --runs=1
+	printf '#!/bin/sh\necho "Usage: old-mapcp SOURCE DEST"\n' >old-mapcp
+	chmod +x old-mapcp
+	run bench --workload=tree --runs=1 --mapcp="$T/old-mapcp"
 	[ "$status" -eq 1 ]
 	[ "$output" = "mapcp-bench: the tree workload is not available: this mapcp cannot copy directory trees yet (it has no -r)" ]
 }

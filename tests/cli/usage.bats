@@ -145,3 +145,23 @@ load helpers
 	cmp h n
 	[ "$(stat -c %b n)" -ge 2048 ]
 }
+
+@test "--help and the man pages name the same options" {
+	root=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	help=$("$MAPCP" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+	# mdoc writes a long option as "Fl \-name".
+	man=$(grep -o 'Fl \\-[a-z][a-z-]*' "$root/man/mapcp.1" |
+		sed 's/^Fl \\/-/' | sort -u)
+	echo "help: $help"
+	echo "man:  $man"
+	[ "$help" = "$man" ]
+	[ "$(echo "$help" | wc -l)" -ge 30 ]
+	# And every short option.
+	for o in $("$MAPCP" --help | grep -Eo '^  -[a-zA-Z]' | tr -d ' -'); do
+		grep -q "Fl $o\b" "$root/man/mapcp.1" || { echo "no -$o"; false; }
+	done
+	bench_help=$("$MAPCP-bench" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+	bench_man=$(grep -o 'Fl \\-[a-z][a-z-]*' "$root/man/mapcp-bench.1" |
+		sed 's/^Fl \\/-/' | sort -u)
+	[ "$bench_help" = "$bench_man" ]
+}
