@@ -9,6 +9,7 @@
  * every few seconds and one at the end.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,9 @@ struct display {
 	struct cli *cli;
 	pthread_t drawer, scanner;
 	bool scanning;
-	atomic_bool stop;
+	pthread_mutex_t lock; /* guards stop, with wake */
+	pthread_cond_t wake;
+	bool stop;
 	bool tty;
 	char **srcs;
 	int nsrcs;
@@ -164,13 +167,30 @@ draw(struct display *d, bool final)
 	pthread_mutex_unlock(&cli->out);
 }
 
-static void
-nap(void)
+/*
+ * Wait a tick, or less if the copy ends: a sleep would keep a copy that is
+ * done waiting for the drawer, 50 ms on average. True when it is time to
+ * stop.
+ */
+static bool
+nap(struct display *d)
 {
-	struct timespec ts = { 0, TICK_NS };
+	struct timespec until;
+	bool stop;
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += TICK_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&d->lock);
+	while (!d->stop &&
+	       pthread_cond_timedwait(&d->wake, &d->lock, &until) != ETIMEDOUT)
 		;
+	stop = d->stop;
+	pthread_mutex_unlock(&d->lock);
+	return stop;
 }
 
 static void *
@@ -180,31 +200,35 @@ drawer(void *arg)
 	double last = 0;
 	bool shown = false;
 
-	while (!d->stop) {
+	do {
 		double t = now() - d->started;
 
-		if (d->cli->progress_when == WHEN_AUTO && t < AUTO_AFTER) {
-			nap();
+		if (d->cli->progress_when == WHEN_AUTO && t < AUTO_AFTER)
 			continue;
-		}
 		if (d->tty || t - last >= PLAIN_EVERY || !shown) {
 			draw(d, false);
 			last = t;
 			shown = true;
 		}
-		nap();
-	}
+	} while (!nap(d));
 	/* The end: a summary where a line was shown, or always was asked. */
 	if (shown || d->cli->progress_when == WHEN_ALWAYS)
 		draw(d, true);
 	return NULL;
 }
 
+/*
+ * The scan must not slow the copy it describes, whose CPUs a warm tree of
+ * small files keeps busy: SCHED_IDLE runs it only on CPU time nobody else
+ * wants. The totals show a "+" until it is done.
+ */
 static void *
 scanner(void *arg)
 {
 	struct display *d = arg;
+	struct sched_param none = { 0 };
 
+	(void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
 	mapcp_scan((const char *const *)d->srcs, d->nsrcs, &d->cli->opts,
 		   &d->cli->progress);
 	return NULL;
@@ -214,6 +238,7 @@ struct display *
 display_start(struct cli *cli, char **srcs, int n)
 {
 	struct display *d;
+	pthread_condattr_t attr;
 
 	if (cli->progress_when == WHEN_NEVER)
 		return NULL;
@@ -229,10 +254,15 @@ display_start(struct cli *cli, char **srcs, int n)
 	d->srcs = srcs;
 	d->nsrcs = n;
 	d->started = d->mark_t = now();
-	atomic_init(&d->stop, false);
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->wake, &attr);
+	pthread_condattr_destroy(&attr);
 	cli->opts.progress = &cli->progress;
 	d->scanning = pthread_create(&d->scanner, NULL, scanner, d) == 0;
 	if (pthread_create(&d->drawer, NULL, drawer, d) != 0) {
+		cli->progress.cancel = 1;
 		if (d->scanning)
 			pthread_join(d->scanner, NULL);
 		free(d);
@@ -246,9 +276,15 @@ display_stop(struct display *d)
 {
 	if (d == NULL)
 		return;
+	d->cli->progress.cancel = 1; /* the copy is done: so is the scan */
 	if (d->scanning)
 		pthread_join(d->scanner, NULL);
+	pthread_mutex_lock(&d->lock);
 	d->stop = true;
+	pthread_cond_signal(&d->wake);
+	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->drawer, NULL);
+	pthread_cond_destroy(&d->wake);
+	pthread_mutex_destroy(&d->lock);
 	free(d);
 }

@@ -66,6 +66,7 @@ struct mapcp_progress {
 	_Atomic unsigned long long total_bytes; /* of the scan, so far */
 	_Atomic unsigned long long total_files;
 	_Atomic int scanned;  /* the scan has finished: totals are final */
+	_Atomic int cancel;   /* set by the caller: mapcp_scan() stops early */
 	pthread_mutex_t lock; /* guards current */
 	char current[1024];   /* the file being copied, as given */
 };
@@ -229,7 +230,8 @@ unsigned long mapcp_copy(const char *src, const char *dst,
 /*
  * Add up src's entries and bytes into p's totals, as mapcp_copy() with the
  * same options would copy them; set p->scanned at the end. For a progress
- * display; meant to run in its own thread beside mapcp_copy().
+ * display; meant to run in its own thread beside mapcp_copy(). Setting
+ * p->cancel makes it return soon, with p->scanned left 0.
  */
 void mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
 		struct mapcp_progress *p);

@@ -1,8 +1,10 @@
 /*
  * The atomic writer. The copy goes into a temporary in DEST's directory
  * (given as a directory fd, which stays the caller's):
- * an unnamed O_TMPFILE where the filesystem has one, else a hidden name
- * ".NAME.mapcp-XXXXXX" made with O_EXCL and mode 0600. Only a complete
+ * an unnamed O_TMPFILE where the filesystem has one, made with DEST's
+ * final mode since nobody else can open a file that has no name, else a
+ * hidden name ".NAME.mapcp-XXXXXX" made with O_EXCL and mode 0600, which
+ * gets its mode only once it is complete. Only a complete
  * copy becomes DEST, by linkat(2) where DEST does not exist and rename(2)
  * over it where it does; a failed copy removes the temporary, so DEST is
  * either untouched or whole. Syscalls: open(O_TMPFILE), openat(O_EXCL),
@@ -48,20 +50,25 @@ temp_name(struct atomic *a)
 }
 
 int
-atomic_open(struct atomic *a, int dirfd, const char *name,
+atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 	    struct mapcp_job *job)
 {
+	bool known = process_umask != (mode_t)-1;
 	int ret;
 
 	memset(a, 0, sizeof(*a));
 	a->dirfd = dirfd;
 	a->name = name;
 	a->fd = -1;
+	a->mode = (mode_t)-1;
+	mode &= 0777; /* our fd is open read-write whatever the mode says */
 	if (!atomic_no_tmpfile) {
 		a->fd = openat(a->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
-			       0600);
-		if (a->fd >= 0)
+			       mode);
+		if (a->fd >= 0) {
+			a->mode = known ? mode & ~process_umask : (mode_t)-1;
 			return 0;
+		}
 		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
 			return job_fail(job, MAPCP_STEP_CREATE, errno);
 	}
@@ -69,8 +76,10 @@ atomic_open(struct atomic *a, int dirfd, const char *name,
 		temp_name(a);
 		a->fd = openat(a->dirfd, a->tmpname,
 			       O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-		if (a->fd >= 0)
+		if (a->fd >= 0) {
+			a->mode = known ? 0600 & ~process_umask : (mode_t)-1;
 			return 0;
+		}
 		if (errno != EEXIST)
 			break;
 	}

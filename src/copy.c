@@ -287,12 +287,15 @@ copy_data(struct mapcp_job *job, const struct stat *src)
 	/* A file with all its blocks allocated has no holes to look for. */
 	job->dense = (off_t)src->st_blocks * 512 >= src->st_size;
 	/*
-	 * DEST gets its size first, so that no write extends it: XFS would
-	 * preallocate past each new end of file, and the blocks would stay
-	 * inside the file once its size is set (a hole turned allocated).
+	 * A file with holes gets its size first, so that no write extends
+	 * it: XFS would preallocate past each new end of file, and the blocks
+	 * would stay inside the file once its size is set (a hole turned
+	 * allocated). A dense file is written end to end, and whatever XFS
+	 * preallocates past its end is trimmed when it is closed; only the
+	 * mmap engine needs the size set, and sets it (job_size_dest()).
 	 */
-	if (!job->stream && job->seekable_dst &&
-	    ftruncate(job->dst_fd, job->size) < 0)
+	if (!job->stream && job->seekable_dst && !job->dense &&
+	    job_size_dest(job) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	ret = plan_run(&plan, job);
 	if (ret < 0)
@@ -379,8 +382,10 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st)
 	if (inplace) {
 		ret = open_inplace(job, d, st);
 	} else {
-		ret = atomic_open(&a, d->dirfd, d->name, job);
+		ret = atomic_open(&a, d->dirfd, d->name,
+				  dest_mode(d, st, opts->umask), job);
 		job->dst_fd = a.fd;
+		job->dst_mode = a.mode;
 	}
 	if (ret == 0 && !job->stream && d->exists && !S_ISREG(d->st.st_mode)) {
 		job->report->stream = "DEST is not a regular file";
@@ -417,6 +422,7 @@ copy_file_at(const struct place *src, const struct place *dst,
 		.dst_fd = -1,
 		.src_path = src->path,
 		.dst_path = dst->path,
+		.dst_mode = (mode_t)-1,
 		.opts = opts,
 		.report = report,
 	};
@@ -432,6 +438,7 @@ copy_file_at(const struct place *src, const struct place *dst,
 	if (ret < 0)
 		goto out;
 	job.size = report->size = st.st_size;
+	job.src_dev = st.st_dev;
 	report->stream = stream_reason(job.src_fd, &st);
 	job.stream = report->stream != NULL;
 	ret = check_dest(&job, dst, hints, &st, &d);
@@ -441,6 +448,7 @@ copy_file_at(const struct place *src, const struct place *dst,
 		report->skipped = true;
 		goto out;
 	}
+	job.dst_dev = d.own_fd ? 0 : dst->dev; /* unknown past a symlink */
 	ret = copy_open(&job, &d, &st);
 out:
 	if (job.src_fd >= 0)
@@ -462,6 +470,7 @@ place_of_path(const char *path, struct place *p, int *dirfd)
 
 	p->path = path;
 	p->err = 0;
+	p->dev = 0; /* learnt engine failures are for trees */
 	*dirfd = -1;
 	if (slash == NULL) {
 		p->name = path;
@@ -488,7 +497,7 @@ int
 mapcp_copy_file(const char *src, const char *dst, const struct mapcp_opts *opts,
 		struct mapcp_report *report)
 {
-	struct place s = { AT_FDCWD, src, src, 0 }, d;
+	struct place s = { AT_FDCWD, src, src, 0, 0 }, d;
 	int dirfd, ret;
 
 	place_of_path(dst, &d, &dirfd);

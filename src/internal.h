@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "mapcp.h"
 
@@ -26,12 +27,28 @@ struct mapcp_job {
 	bool seekable_dst;    /* DEST is a regular file */
 	bool dense;           /* every block allocated: no holes to look for */
 	off_t copied;         /* bytes written by every engine so far */
+	mode_t dst_mode;      /* DEST's mode as made, or (mode_t)-1 */
+	bool sized;           /* DEST already has the source's size */
+	dev_t src_dev;        /* the source's filesystem */
+	dev_t dst_dev;        /* DEST's, or 0 if not known */
 	unsigned int windows; /* windows mapped so far, for on_window */
 	const struct mapcp_opts *opts;
 	struct mapcp_report *report;
 	void *priv;       /* the running engine's per-file state */
 	const char *note; /* an engine's words on its last failure */
 };
+
+/* Give DEST the source's size, once. 0, or -1 with errno set. */
+static inline int
+job_size_dest(struct mapcp_job *job)
+{
+	if (job->sized)
+		return 0;
+	if (ftruncate(job->dst_fd, job->size) < 0)
+		return -1;
+	job->sized = true;
+	return 0;
+}
 
 /*
  * Record that step failed with the positive errno err, and return -err, so
@@ -184,14 +201,24 @@ struct atomic {
 	int fd;            /* the temporary, open read-write */
 	char tmpname[256]; /* its name, or "" for an unnamed O_TMPFILE */
 	bool existed;      /* DEST existed when we looked */
+	mode_t mode;       /* the temporary's mode, or (mode_t)-1 if unknown */
 };
 
 /*
  * Open a temporary in dirfd: O_TMPFILE if the filesystem has it, else a
- * hidden name made with O_EXCL and mode 0600. 0 or -errno, step set.
+ * hidden name made with O_EXCL and mode 0600. An O_TMPFILE has no name,
+ * so nobody can open it (/proc/PID/fd asks for the right to trace us):
+ * it is made with mode, DEST's final mode, saving an fchmod(2) per file;
+ * a->mode says what the file got. 0 or -errno, step set.
  */
-int atomic_open(struct atomic *a, int dirfd, const char *name,
+int atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 		struct mapcp_job *job);
+
+/*
+ * The process's umask as mapcp_opts_init() read it, or (mode_t)-1 if it
+ * was never called: what mkdir(2) will take away from a mode.
+ */
+extern mode_t process_umask;
 
 /*
  * Make the temporary DEST: link it (no_replace) or rename it over DEST.
@@ -219,6 +246,7 @@ struct place {
 	const char *name; /* in it */
 	const char *path; /* what users call it, for messages */
 	int err;          /* its directory could not be opened: this errno */
+	dev_t dev;        /* dirfd's filesystem, or 0 if not known */
 };
 
 enum copy_hint {

@@ -104,7 +104,7 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 		if (!owner_kept) /* set-id bits only for their own owner */
 			mode &= ~(mode_t)(S_ISUID | S_ISGID);
 	}
-	if (fchmod(fd, mode) < 0)
+	if (mode != job->dst_mode && fchmod(fd, mode) < 0) /* not made so */
 		return job_fail(job, MAPCP_STEP_META, errno);
 	if (p & MAPCP_PRESERVE_TIMESTAMPS) {
 		struct timespec ts[2] = { st->st_atim, st->st_mtim };

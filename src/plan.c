@@ -5,6 +5,7 @@
  * means "I cannot copy this" and only before it has written a byte.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "internal.h"
@@ -56,6 +57,62 @@ plan_may_fall_back(int err)
 	default:
 		return false;
 	}
+}
+
+/*
+ * What an engine cannot do between two filesystems, learnt from the first
+ * file that showed it: reflink on ext4 fails with EOPNOTSUPP for every
+ * file, and copy_file_range across some filesystems with EXDEV. A tree of
+ * 8,000 files need not ask 8,000 times. Only errors that belong to the
+ * filesystems, never to one file, are learnt, and only where another
+ * engine follows in the chain, so an engine asked for alone is always
+ * tried. Nothing here can make a copy wrong, only skip a doomed attempt.
+ */
+struct learnt {
+	const struct mapcp_engine *engine;
+	dev_t src, dst;
+	int err;
+	const char *note;
+};
+
+#define LEARNT_MAX 16
+static struct learnt learnt[LEARNT_MAX];
+static unsigned int nlearnt;
+static pthread_mutex_t learnt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool
+learnable(int err)
+{
+	return err == EOPNOTSUPP || err == ENOSYS || err == EXDEV;
+}
+
+static const struct learnt *
+learnt_find(const struct mapcp_engine *e, const struct mapcp_job *job)
+{
+	const struct learnt *found = NULL;
+
+	if (job->dst_dev == 0)
+		return NULL;
+	pthread_mutex_lock(&learnt_lock);
+	for (unsigned int i = 0; i < nlearnt && found == NULL; i++)
+		if (learnt[i].engine == e && learnt[i].src == job->src_dev &&
+		    learnt[i].dst == job->dst_dev)
+			found = &learnt[i];
+	pthread_mutex_unlock(&learnt_lock);
+	return found; /* entries are never changed once written */
+}
+
+static void
+learn(const struct mapcp_engine *e, const struct mapcp_job *job, int err)
+{
+	if (job->dst_dev == 0 || !learnable(err) || learnt_find(e, job))
+		return;
+	pthread_mutex_lock(&learnt_lock);
+	if (nlearnt < LEARNT_MAX)
+		learnt[nlearnt++] = (struct learnt){ e, job->src_dev,
+						     job->dst_dev, err,
+						     job->note };
+	pthread_mutex_unlock(&learnt_lock);
 }
 
 static int
@@ -236,10 +293,19 @@ plan_run(const struct plan *plan, struct mapcp_job *job)
 
 	for (unsigned int i = 0; i < plan->n; i++) {
 		const struct mapcp_engine *e = plan->chain[i];
+		const struct learnt *l = i + 1 < plan->n ? learnt_find(e, job)
+							 : NULL;
 
 		r->engine = e->name;
 		r->why = i == 0 ? plan->why : plan->why_next;
-		ret = run_engine(e, job);
+		if (l != NULL) { /* known to fail here: as if it had */
+			job->note = l->note;
+			ret = -l->err;
+		} else {
+			ret = run_engine(e, job);
+			if (ret < 0 && job->copied == 0)
+				learn(e, job, -ret);
+		}
 		r->note = ret < 0 ? job->note : NULL;
 		if (ret == 0 || job->copied > 0 || !plan_may_fall_back(-ret) ||
 		    i + 1 == plan->n)

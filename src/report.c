@@ -13,6 +13,8 @@
 
 #include "internal.h"
 
+mode_t process_umask = (mode_t)-1;
+
 void
 mapcp_opts_init(struct mapcp_opts *opts)
 {
@@ -23,6 +25,7 @@ mapcp_opts_init(struct mapcp_opts *opts)
 	opts->queue_depth = MAPCP_DEFAULT_QUEUE_DEPTH;
 	opts->umask = umask(022);
 	umask(opts->umask);
+	process_umask = opts->umask;
 }
 
 /*

@@ -37,6 +37,8 @@ struct dir {
 	char *rel;                 /* path below the top DEST, for hard links */
 	struct stat st;            /* the source directory */
 	bool made;                 /* we created DEST's directory */
+	mode_t made_mode;          /* with this mode, or (mode_t)-1 */
+	dev_t dst_dev;             /* DEST directory's filesystem */
 	atomic_int refs;
 	struct dir *parent;
 	struct tree *tree;
@@ -63,7 +65,7 @@ struct link {
 struct tree {
 	const struct mapcp_opts *opts;
 	pthread_mutex_t lock; /* the queue */
-	pthread_cond_t work, room;
+	pthread_cond_t work;
 	struct batch *head, *tail, *filling;
 	int queued, idle;
 	bool closing;
@@ -134,9 +136,13 @@ finish_dir(struct dir *d)
 {
 	const struct mapcp_opts *o = d->tree->opts;
 	struct mapcp_report r;
-	struct mapcp_job job = { .opts = o, .report = &r };
+	struct mapcp_job job = { .opts = o,
+				  .report = &r,
+				  .dst_mode = (mode_t)-1 };
 
 	entry_report(&r, d->src_path, d->dst_path, "directory");
+	if (!o->preserve && d->made_mode == (d->st.st_mode & 0777 & ~o->umask))
+		return; /* made with its final mode */
 	if ((d->made || o->preserve) &&
 	    meta_apply(&job, d->src_fd, d->dst_fd, &d->st,
 		       d->st.st_mode & 0777 & ~o->umask) < 0)
@@ -167,8 +173,9 @@ copy_task(struct tree *t, const struct task *task)
 	struct dir *d = task->dir;
 	char *sp = join(d->src_path, task->name);
 	char *dp = join(d->dst_path, task->name);
-	struct place s = { d->src_fd, task->name, sp ? sp : task->name, 0 };
-	struct place p = { d->dst_fd, task->name, dp ? dp : task->name, 0 };
+	struct place s = { d->src_fd, task->name, sp ? sp : task->name, 0, 0 };
+	struct place p = { d->dst_fd, task->name, dp ? dp : task->name, 0,
+			   d->dst_dev };
 	unsigned int hints = (follows(t) ? 0 : COPY_NOFOLLOW) |
 			     (d->made ? COPY_DST_ABSENT : 0);
 	struct mapcp_report r;
@@ -178,6 +185,14 @@ copy_task(struct tree *t, const struct task *task)
 	free(dp);
 	free(task->name);
 	unref(d);
+}
+
+static void
+run_batch(struct tree *t, struct batch *b)
+{
+	for (int i = 0; i < b->n; i++)
+		copy_task(t, &b->t[i]);
+	free(b);
 }
 
 static void *
@@ -200,18 +215,19 @@ worker(void *arg)
 			if (t->head == NULL)
 				t->tail = NULL;
 			t->queued--;
-			pthread_cond_signal(&t->room);
 		}
 		pthread_mutex_unlock(&t->lock);
 		if (b == NULL)
 			return NULL;
-		for (int i = 0; i < b->n; i++)
-			copy_task(t, &b->t[i]);
-		free(b);
+		run_batch(t, b);
 	}
 }
 
-/* Hand the batch being filled to the workers (waiting for room). */
+/*
+ * Hand the batch being filled to the workers. If they have work enough
+ * queued already, or there are none (-j 1), the walking thread copies it
+ * itself rather than wait: it is one of the -j threads.
+ */
 static void
 push(struct tree *t)
 {
@@ -221,8 +237,11 @@ push(struct tree *t)
 		return;
 	t->filling = NULL;
 	pthread_mutex_lock(&t->lock);
-	while (t->queued >= QUEUED_MAX)
-		pthread_cond_wait(&t->room, &t->lock);
+	if (t->nworkers == 0 || t->queued >= QUEUED_MAX) {
+		pthread_mutex_unlock(&t->lock);
+		run_batch(t, b);
+		return;
+	}
 	if (t->tail != NULL)
 		t->tail->next = b;
 	else
@@ -261,27 +280,30 @@ enqueue(struct tree *t, struct dir *d, const char *name)
 		return;
 	}
 	b->n++;
-	if (b->n == BATCH || t->idle > 0)
+	if (b->n == BATCH || t->idle > 0 || t->nworkers == 0)
 		push(t);
 }
 
-static int
+/*
+ * -j N: N threads copy, the walking one included, so N - 1 workers; with
+ * -j 1 the walk copies each file as it meets it, as cp does. Fewer
+ * workers than asked, if threads run out, is still a working copy.
+ */
+static void
 start_workers(struct tree *t)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int jobs = t->opts->jobs ? t->opts->jobs
+			    : cpus > 0	  ? (unsigned)cpus
+					  : 1;
 
-	t->nworkers = t->opts->jobs ? t->opts->jobs
-		      : cpus > 0    ? (unsigned)cpus
-				    : 1;
-	t->workers = calloc(t->nworkers, sizeof(*t->workers));
+	t->nworkers = 0;
+	t->workers = jobs > 1 ? calloc(jobs - 1, sizeof(*t->workers)) : NULL;
 	if (t->workers == NULL)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < t->nworkers; i++)
-		if (pthread_create(&t->workers[i], NULL, worker, t) != 0) {
-			t->nworkers = i;
-			return i > 0 ? 0 : -EAGAIN;
-		}
-	return 0;
+		return;
+	while (t->nworkers < jobs - 1 &&
+	       pthread_create(&t->workers[t->nworkers], NULL, worker, t) == 0)
+		t->nworkers++;
 }
 
 static void
@@ -434,7 +456,7 @@ copy_linked(struct tree *t, struct dir *d, const char *name,
 
 	if (l != NULL) {
 		struct link_target to;
-		struct place p = { d->dst_fd, name, dp ? dp : name, 0 };
+		struct place p = { d->dst_fd, name, dp ? dp : name, 0, d->dst_dev };
 		struct stat a, b;
 		int pfd = open_parent(t->top_fd, l->rel, &to.name);
 
@@ -453,8 +475,9 @@ copy_linked(struct tree *t, struct dir *d, const char *name,
 			close(pfd);
 		progress_done(t->opts);
 	} else {
-		struct place s = { d->src_fd, name, sp ? sp : name, 0 };
-		struct place p = { d->dst_fd, name, dp ? dp : name, 0 };
+		struct place s = { d->src_fd, name, sp ? sp : name, 0, 0 };
+		struct place p = { d->dst_fd, name, dp ? dp : name, 0,
+				   d->dst_dev };
 
 		ret = copy_file_at(&s, &p, follows(t) ? 0 : COPY_NOFOLLOW,
 				   t->opts, &r);
@@ -488,7 +511,9 @@ copy_other(struct tree *t, const struct place *src, const struct place *dst,
 {
 	const struct mapcp_opts *o = t->opts;
 	struct mapcp_report r;
-	struct mapcp_job job = { .opts = o, .report = &r };
+	struct mapcp_job job = { .opts = o,
+				  .report = &r,
+				  .dst_mode = (mode_t)-1 };
 	int ret;
 
 	if (S_ISLNK(st->st_mode)) {
@@ -528,6 +553,25 @@ out:
 
 static void walk(struct tree *t, struct dir *d);
 
+/*
+ * mkdirat() DEST's directory for d. Without --preserve it gets its final
+ * mode at once where that leaves us free to fill it (rwx for the owner),
+ * as cp does; else 0700, and its mode when all in it is done.
+ */
+static int
+make_dir(const struct tree *t, int dirfd, const char *name, struct dir *d)
+{
+	mode_t final = d->st.st_mode & 0777 & ~t->opts->umask;
+	bool at_once = !t->opts->preserve && (final & S_IRWXU) == S_IRWXU &&
+		       process_umask != (mode_t)-1;
+	int ret = mkdirat(dirfd, name, at_once ? final : 0700);
+
+	d->made = ret == 0;
+	d->made_mode = d->made && at_once ? final & ~process_umask
+					  : (mode_t)-1;
+	return ret;
+}
+
 /* Make DEST's directory for name and walk into it. */
 static void
 copy_subdir(struct tree *t, struct dir *parent, const char *name,
@@ -556,8 +600,8 @@ copy_subdir(struct tree *t, struct dir *parent, const char *name,
 		ret = fail(&r, MAPCP_STEP_OPEN_SRC, errno);
 		goto fail;
 	}
-	ret = mkdirat(parent->dst_fd, name, 0700);
-	d->made = ret == 0;
+	d->dst_dev = parent->dst_dev;
+	ret = make_dir(t, parent->dst_fd, name, d);
 	if (ret < 0) {
 		struct stat dst;
 
@@ -570,6 +614,7 @@ copy_subdir(struct tree *t, struct dir *parent, const char *name,
 			ret = fail(&r, MAPCP_STEP_NOT_DIR, ENOTDIR);
 			goto fail;
 		}
+		d->dst_dev = dst.st_dev; /* maybe another filesystem's */
 	}
 	d->dst_fd = openat(parent->dst_fd, name,
 			   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -636,8 +681,8 @@ copy_entry(struct tree *t, struct dir *d, const char *name, unsigned char type)
 	} else {
 		char *sp = join(d->src_path, name),
 		     *dp = join(d->dst_path, name);
-		struct place s = { d->src_fd, name, sp ? sp : name, 0 };
-		struct place p = { d->dst_fd, name, dp ? dp : name, 0 };
+		struct place s = { d->src_fd, name, sp ? sp : name, 0, 0 };
+		struct place p = { d->dst_fd, name, dp ? dp : name, 0, d->dst_dev };
 
 		copy_other(t, &s, &p, &st);
 		free(sp);
@@ -650,43 +695,56 @@ struct entry {
 	unsigned char type;
 };
 
-/* Read a directory whole, so that its fd is closed before we go deeper. */
+/*
+ * Read a directory whole with getdents64(2), straight from the fd we hold:
+ * opendir() would dup, fstat and fcntl it first, five calls per directory
+ * for nothing. The fd must be fresh (at offset 0).
+ */
 static int
 read_dir(int fd, struct entry **out, size_t *n)
 {
-	int dup_fd = dup(fd);
-	DIR *dir = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-	struct dirent *e;
+	char buf[32768] __attribute__((aligned(8)));
 	size_t cap = 0;
+	ssize_t len;
 
 	*out = NULL;
 	*n = 0;
-	if (dir == NULL) {
-		int err = errno;
+	while ((len = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < len;) {
+			const struct dirent64 *e = (const void *)(buf + off);
 
-		if (dup_fd >= 0)
-			close(dup_fd);
-		return -err;
-	}
-	while ((errno = 0, e = readdir(dir)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (*n == cap) {
-			struct entry *grown;
+			off += e->d_reclen;
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			if (*n == cap) {
+				struct entry *grown;
 
-			cap = cap ? 2 * cap : 64;
-			grown = realloc(*out, cap * sizeof(**out));
-			if (grown == NULL)
-				break;
-			*out = grown;
-		}
-		(*out)[*n].name = strdup(e->d_name);
-		(*out)[*n].type = e->d_type;
-		if ((*out)[*n].name != NULL)
+				cap = cap ? 2 * cap : 64;
+				grown = realloc(*out, cap * sizeof(**out));
+				if (grown == NULL) {
+					errno = ENOMEM;
+					goto fail;
+				}
+				*out = grown;
+			}
+			(*out)[*n].name = strdup(e->d_name);
+			(*out)[*n].type = e->d_type;
+			if ((*out)[*n].name == NULL)
+				goto fail;
 			(*n)++;
+		}
 	}
-	closedir(dir);
-	return 0;
+	if (len == 0)
+		return 0;
+fail:
+	len = -errno;
+	for (size_t i = 0; i < *n; i++)
+		free((*out)[i].name);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return (int)len;
 }
 
 static void
@@ -756,7 +814,9 @@ static void
 copy_top_dir(struct tree *t, const char *src, const struct place *dst,
 	     const struct stat *st)
 {
-	struct dir root = { .tree = t, .st = *st, .src_fd = -1, .dst_fd = -1 };
+	struct dir root = { .tree = t, .st = *st, .src_fd = -1, .dst_fd = -1,
+			    .made_mode = (mode_t)-1 };
+	struct stat dst_st;
 	struct dir *d = calloc(1, sizeof(*d));
 	struct mapcp_report r;
 	int ret;
@@ -776,8 +836,8 @@ copy_top_dir(struct tree *t, const char *src, const struct place *dst,
 	if (ret == 0 && inside(dst->dirfd, st))
 		ret = fail(&r, MAPCP_STEP_INTO_SELF, EINVAL);
 	if (ret == 0) {
-		d->made = mkdirat(dst->dirfd, dst->name, 0700) == 0;
-		if (!d->made && errno != EEXIST)
+		if (make_dir(t, dst->dirfd, dst->name, d) < 0 &&
+		    errno != EEXIST)
 			ret = fail(&r, MAPCP_STEP_MKDIR, errno);
 	}
 	if (ret == 0) {
@@ -789,6 +849,8 @@ copy_top_dir(struct tree *t, const char *src, const struct place *dst,
 						    : MAPCP_STEP_MKDIR,
 				   errno);
 	}
+	if (ret == 0 && fstat(d->dst_fd, &dst_st) == 0)
+		d->dst_dev = dst_st.st_dev;
 	progress_done(t->opts);
 	emit(t, &r, ret);
 	if (ret < 0) {
@@ -816,17 +878,10 @@ copy_tree(const char *src, const struct place *dst, const struct stat *st,
 	pthread_mutex_init(&t.lock, NULL);
 	pthread_mutex_init(&t.out, NULL);
 	pthread_cond_init(&t.work, NULL);
-	pthread_cond_init(&t.room, NULL);
 	atomic_init(&t.failures, 0);
 	raise_fd_limit();
-	if (start_workers(&t) < 0) {
-		struct mapcp_report r;
-
-		entry_report(&r, src, dst->path, "directory");
-		emit(&t, &r, fail(&r, MAPCP_STEP_MKDIR, EAGAIN));
-	} else {
-		copy_top_dir(&t, src, dst, st);
-	}
+	start_workers(&t);
+	copy_top_dir(&t, src, dst, st);
 	stop_workers(&t); /* if copy_top_dir() did not get that far */
 	for (size_t i = 0; i < t.nlinks; i++)
 		free(t.links[i].rel);
@@ -835,7 +890,6 @@ copy_tree(const char *src, const struct place *dst, const struct stat *st,
 	pthread_mutex_destroy(&t.lock);
 	pthread_mutex_destroy(&t.out);
 	pthread_cond_destroy(&t.work);
-	pthread_cond_destroy(&t.room);
 	return failures;
 }
 
@@ -847,7 +901,7 @@ mapcp_copy(const char *src, const char *dst, const struct mapcp_opts *opts)
 	bool follow = opts->deref == MAPCP_DEREF_ALWAYS ||
 		      opts->deref == MAPCP_DEREF_ARGS ||
 		      (opts->deref == MAPCP_DEREF_DEFAULT && !recursive);
-	struct place s = { AT_FDCWD, src, src, 0 }, d;
+	struct place s = { AT_FDCWD, src, src, 0, 0 }, d;
 	struct mapcp_report r;
 	struct stat st;
 	int dirfd;
@@ -885,6 +939,10 @@ scan_dir(int fd, struct mapcp_progress *p, bool follow)
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 
+		if (p->cancel) {
+			free(entries[i].name);
+			continue;
+		}
 		if (fstatat(fd, entries[i].name, &st,
 			    follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0) {
 			p->total_files++;
@@ -917,7 +975,7 @@ mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
 		      opts->deref == MAPCP_DEREF_ARGS ||
 		      (opts->deref == MAPCP_DEREF_DEFAULT && !recursive);
 
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && !p->cancel; i++) {
 		struct stat st;
 		int fd;
 
@@ -934,5 +992,5 @@ mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
 			close(fd);
 		}
 	}
-	p->scanned = 1;
+	p->scanned = !p->cancel;
 }

@@ -1,8 +1,8 @@
 /*
  * mmap: the exercise's engine. Map a window of the source (PROT_READ,
- * MAP_SHARED) and the same window of DEST, which copy.c has already given
- * the source's size (ftruncate) and we fallocate(), then memcpy() one into
- * the other.
+ * MAP_SHARED) and the same window of DEST, which has the source's size
+ * (ftruncate, by copy.c or here) and which we fallocate(), then memcpy()
+ * one into the other.
  * The windows keep memory bounded; guard_memcpy() turns the SIGBUS of a
  * source that shrank into an error instead of a crash.
  */
@@ -23,6 +23,9 @@
 static int
 reserve(struct mapcp_job *job, off_t off, off_t len)
 {
+	/* A dense file's DEST has no size yet: mapping it needs one. */
+	if (job_size_dest(job) < 0)
+		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	if (fallocate(job->dst_fd, 0, off, len) == 0)
 		return 0;
 	if (errno == EOPNOTSUPP || errno == ENOSYS)

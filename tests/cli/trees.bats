@@ -313,3 +313,20 @@ make_tree() {
 	[ "${#lines[@]}" -eq 201 ]
 	[ "$(grep -c "^'src/f[0-9]*' -> 'out/f[0-9]*'\$" <<<"$output")" -eq 200 ]
 }
+
+@test "a tree asks the filesystem once whether it can share blocks, not per file" {
+	mkdir src
+	for i in $(seq 50); do random_file "src/f$i" 5000; done
+	traced trace ioctl,copy_file_range "$MAPCP" -r -j 2 --debug src out
+	n=$(grep -c 'FICLONE' trace || true)
+	if grep -q 'FICLONE.* = 0$' trace; then
+		skip "$(stat -f -c %T .) shares blocks: every file is cloned"
+	fi
+	# Once per worker at most, racing; never once per file.
+	[ "$n" -ge 1 ] && [ "$n" -le 2 ]
+	[ "$(grep -c '^copy_file_range\|copy_file_range(' trace)" -ge 50 ]
+	diff -r src out
+	# --debug still says, for every file, why reflink was passed over.
+	run "$MAPCP" -r --debug src out2
+	[ "$(grep -c 'fell back from reflink' <<<"$output")" -eq 50 ]
+}
