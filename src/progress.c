@@ -5,18 +5,26 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
+/*
+ * The file now being copied, for the display. Only a name on a status
+ * line: a thread that finds another writing it, or the display reading
+ * it, goes on with its copy rather than wait its turn.
+ */
 void
 progress_start(const struct mapcp_opts *opts, const char *path)
 {
 	struct mapcp_progress *p = opts->progress;
+	size_t n;
 
-	if (p == NULL)
+	if (p == NULL || pthread_mutex_trylock(&p->lock) != 0)
 		return;
-	pthread_mutex_lock(&p->lock);
-	snprintf(p->current, sizeof(p->current), "%s", path);
+	n = strnlen(path, sizeof(p->current) - 1);
+	memcpy(p->current, path, n);
+	p->current[n] = '\0';
 	pthread_mutex_unlock(&p->lock);
 }
 
