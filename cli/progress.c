@@ -167,6 +167,19 @@ draw(struct display *d, bool final)
 	pthread_mutex_unlock(&cli->out);
 }
 
+/* CLOCK_MONOTONIC now plus ns, for pthread_cond_timedwait(). */
+static struct timespec
+deadline(long ns)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_nsec += ns;
+	t.tv_sec += t.tv_nsec / 1000000000L;
+	t.tv_nsec %= 1000000000L;
+	return t;
+}
+
 /*
  * Wait a tick, or less if the copy ends: a sleep would keep a copy that is
  * done waiting for the drawer, 50 ms on average. True when it is time to
@@ -175,15 +188,9 @@ draw(struct display *d, bool final)
 static bool
 nap(struct display *d)
 {
-	struct timespec until;
+	struct timespec until = deadline(TICK_NS);
 	bool stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += TICK_NS;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&d->lock);
 	while (!d->stop &&
 	       pthread_cond_timedwait(&d->wake, &d->lock, &until) != ETIMEDOUT)
@@ -232,13 +239,9 @@ scanner(void *arg)
 {
 	struct display *d = arg;
 	struct sched_param none = { 0 };
-	struct timespec until;
+	struct timespec until = deadline((long)(AUTO_AFTER * 1e9));
 	bool cancel;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += (long)(AUTO_AFTER * 1e9);
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&d->lock);
 	while (!d->cli->progress.cancel &&
 	       pthread_cond_timedwait(&d->wake, &d->lock, &until) != ETIMEDOUT)
