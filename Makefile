@@ -74,15 +74,33 @@ UNIT_TESTS = \
 	report \
 	stats \
 	tree
+# libFuzzer targets, tests/fuzz/fuzz_NAME.c: replayed over their corpora by
+# make test, fuzzed for FUZZ_SECONDS each by make fuzz (tests/fuzz/run.sh).
+FUZZ_TARGETS = \
+	bench \
+	cli \
+	engines \
+	extents \
+	preserve \
+	size \
+	temps \
+	window
+FUZZ_SECONDS ?= 25
 
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
 CLI_OBJS = $(CLI_SRCS:%.c=$(O)/%.o)
 BENCH_OBJS = $(BENCH_SRCS:%.c=$(O)/%.o)
 UNIT_BINS = $(UNIT_TESTS:%=$(O)/tests/test_%)
+FUZZ_BINS = $(FUZZ_TARGETS:%=$(O)/tests/fuzz_%)
+# What the fuzz targets link besides the library: the CLI's and the
+# bench's objects less the files with main(), which they include.
+FUZZ_LIB = $(O)/tests/fuzz/support.a
+FUZZ_OBJS = $(filter-out $(O)/cli/mapcp.o $(O)/bench/main.o,\
+	$(CLI_OBJS) $(BENCH_OBJS))
 LIB = $(O)/libmapcp.a
 
-.PHONY: all clean demo deps format install large-file lint test test-file \
-	uninstall unit-tests
+.PHONY: all check-faults clean demo deps fault-tools format fuzz install \
+	large-file lint test test-file uninstall unit-tests
 
 all: $(B)/mapcp $(B)/mmap_cp $(B)/mapcp-bench
 
@@ -127,11 +145,48 @@ $(O)/tests/test_%: tests/unit/test_%.c $(O)/tests/support/compare.o \
 $(O)/tests/sparsecmp: $(O)/tests/support/sparsecmp.o $(O)/tests/support/compare.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# A fuzz target with replay.c's main(); tests/fuzz/run.sh empties
+# FUZZ_MAIN and links with -fsanitize=fuzzer for libFuzzer's instead.
+FUZZ_MAIN = $(O)/tests/fuzz/replay.o
+$(O)/tests/fuzz/replay.o: tests/fuzz/replay.c
+$(O)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MAIN) $(FUZZ_LIB) $(LIB)
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(FUZZ_MAIN) $(FUZZ_LIB) $(LIB) -lxxhash -lm $(LDLIBS)
+
 TOOLS = holemap mksock pin sparsecmp treecmp
 $(O)/tests/%: $(O)/tests/support/%.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-unit-tests: $(UNIT_BINS) $(TOOLS:%=$(O)/tests/%)
+unit-tests: $(UNIT_BINS) $(FUZZ_BINS) $(TOOLS:%=$(O)/tests/%) fault-tools
+
+# The fault shim (LD_PRELOAD; built without _FILE_OFFSET_BITS, so that it
+# defines the *64 symbols mapcp calls) and the injection driver.
+# Never sanitized: it goes into LD_PRELOAD, ahead of a sanitizer's runtime.
+$(O)/tests/fault-shim.so: tests/faults/shim.c $(O)/.flags
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE $(TEST_CFLAGS) -std=c17 -fPIC -shared -o $@ $< -ldl
+$(O)/tests/inject: tests/faults/inject.c $(O)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+fault-tools: $(O)/tests/fault-shim.so $(O)/tests/inject
+
+# mapcp under faults (tests/faults/check.sh): injected errors in every
+# call of the copy path, full disks, races, kill -9, concurrent writers,
+# hostile paths, fuzzing; ends with the counts. Within 20 minutes.
+check-faults: | deps
+	$(MAKE) --no-print-directory CFLAGS='$(TEST_CFLAGS)' all unit-tests
+	$(MAKE) --no-print-directory CFLAGS='$(TEST_CFLAGS)' \
+		SANITIZE=$(SANITIZERS) O=$(O)/san B=$(O)/san all
+	MAKE='$(MAKE)' tests/faults/check.sh $(B) $(O)/tests $(O)/san
+
+# Each fuzz target under libFuzzer for FUZZ_SECONDS, clang, in build/fuzz/.
+fuzz: | deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 # Two complete builds, each tested: plain with -Werror, then sanitized.
 test: | deps
@@ -184,4 +239,5 @@ clean:
 	rm -rf $(O) mapcp mmap_cp mapcp-bench
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(UNIT_BINS:=.d) \
-	$(O)/tests/support/compare.d $(TOOLS:%=$(O)/tests/support/%.d)
+	$(FUZZ_BINS:=.d) $(O)/tests/fuzz/replay.d $(O)/tests/support/compare.d \
+	$(TOOLS:%=$(O)/tests/support/%.d)

@@ -175,13 +175,17 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* A decimal number from min to max, or die: an overflow is no LONG_MAX. */
 static long
-count_arg(const char *what, const char *arg, long min)
+count_arg(const char *what, const char *arg, long min, long max)
 {
 	char *end;
-	long v = strtol(arg, &end, 10);
+	long v;
 
-	if (*arg < '0' || *arg > '9' || *end != '\0' || v < min)
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end != '\0' || errno != 0 ||
+	    v < min || v > max)
 		die(what, arg);
 	return v;
 }
@@ -194,8 +198,9 @@ random_read_main(const char *method, int argc, char **argv)
 		die("%s", "--random-read-child needs FILE READS SEED");
 	return random_read_child(
 		method, argv[optind],
-		count_arg("bad read count '%s'", argv[optind + 1], 0),
-		(unsigned long)count_arg("bad seed '%s'", argv[optind + 2], 0));
+		count_arg("bad read count '%s'", argv[optind + 1], 0, LONG_MAX),
+		(unsigned long)count_arg("bad seed '%s'", argv[optind + 2], 0,
+					 LONG_MAX));
 }
 
 static void
@@ -247,11 +252,13 @@ parse(struct options *o, int argc, char **argv)
 		case OPT_RANDOM_READ_CHILD:
 			exit(random_read_main(optarg, argc, argv));
 		case OPT_READS:
-			o->reads = count_arg("bad read count '%s'", optarg, 1);
+			o->reads = count_arg("bad read count '%s'", optarg, 1,
+					     LONG_MAX);
 			break;
 		case OPT_RUNS:
 			o->runs =
-				(int)count_arg("bad run count '%s'", optarg, 1);
+				(int)count_arg("bad run count '%s'", optarg, 1,
+					       INT_MAX);
 			break;
 		case OPT_SIZES:
 			o->sizes = optarg;
@@ -264,7 +271,7 @@ parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_WARMUP:
 			o->warmup = (int)count_arg("bad warmup count '%s'",
-						   optarg, 0);
+						   optarg, 0, INT_MAX);
 			break;
 		case OPT_WORKLOAD:
 			if (strcmp(optarg, "copy") == 0)
@@ -409,12 +416,15 @@ add_other(struct plan *p, const char *spec)
 
 	snprintf(name, sizeof(name), "%.*s", (int)(eq - spec), spec);
 	if (cmd[strcspn(cmd, "|&;<>()$`\\\"'*?[]#~%!\n")] == '\0') {
+		char *w;
+
 		words = xstrdup(cmd);
-		for (char *w = strtok_r(words, " \t", &save);
-		     w != NULL && n < 63; w = strtok_r(NULL, " \t", &save))
+		for (w = strtok_r(words, " \t", &save); w != NULL && n < 63;
+		     w = strtok_r(NULL, " \t", &save))
 			argv[n++] = w;
 		argv[n] = NULL;
-		if (n > 0) {
+		/* With a 64th word left (w), the shell runs it all. */
+		if (n > 0 && w == NULL) {
 			add_command(p, name,
 				    copy_argv((const char *const *)argv),
 				    false);

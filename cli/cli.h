@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "mapcp.h"
 
@@ -16,6 +17,7 @@ struct cli {
 	const char *target_dir; /* -t */
 	bool no_target_dir;	/* -T */
 	bool parents;		/* --parents */
+	bool clean_temps;	/* --clean-temps: operands are directories */
 	bool verbose;
 	bool debug;
 	bool show_maps;
@@ -31,6 +33,9 @@ void cli_on_window(const struct mapcp_window *w, void *arg);
 
 /* Before printing anything, under cli->out: take the progress line away. */
 void cli_clear_line(struct cli *cli);
+
+/* Print name quoted as cp quotes it, so that a message stays one line. */
+void cli_put_name(FILE *f, const char *name);
 
 /* progress.c: the --progress display, in a thread of its own. */
 struct display;

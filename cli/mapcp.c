@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 enum {
 	OPT_BUFFER = 256,
+	OPT_CLEAN_TEMPS,
 	OPT_DEBUG,
 	OPT_FSYNC,
 	OPT_INPLACE,
@@ -41,6 +43,7 @@ enum {
 static const struct option long_options[] = {
 	{ "archive", no_argument, NULL, 'a' },
 	{ "buffer", required_argument, NULL, OPT_BUFFER },
+	{ "clean-temps", no_argument, NULL, OPT_CLEAN_TEMPS },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "dereference", no_argument, NULL, 'L' },
 	{ "engine", required_argument, NULL, 'e' },
@@ -80,6 +83,7 @@ usage(void)
 	printf("Usage: mapcp [OPTION]... SOURCE DEST\n"
 	       "  or:  mapcp [OPTION]... SOURCE... DIRECTORY\n"
 	       "  or:  mapcp [OPTION]... -t DIRECTORY SOURCE...\n"
+	       "  or:  mapcp --clean-temps DIRECTORY...\n"
 	       "  or:  mmap_cp SOURCE DEST\n"
 	       "Copy SOURCE to DEST, or SOURCEs into DIRECTORY, through memory\n"
 	       "mappings or any other copy path of the kernel. DEST is replaced\n"
@@ -128,6 +132,8 @@ usage(void)
 	       "                         WHEN: on a terminal), always, never\n"
 	       "      --inplace          write into DEST as cp does, not atomically\n"
 	       "      --fsync            flush the data to disk before DEST appears\n"
+	       "      --clean-temps      remove the .NAME.mapcp-XXXXXX temporaries a\n"
+	       "                         killed mapcp left in each DIRECTORY\n"
 	       "      --window=SIZE      map SIZE bytes of each file at a time (mmap\n"
 	       "                         engines; default %uM); SIZE takes K, M, G\n"
 	       "      --buffer=SIZE      buffer of the rw, splice and io_uring engines\n"
@@ -146,11 +152,33 @@ usage(void)
 }
 /* clang-format on */
 
+void
+cli_put_name(FILE *f, const char *name)
+{
+	char small[1024];
+	size_t n = mapcp_quote(small, sizeof(small), name);
+	char *big = n < sizeof(small) ? NULL : malloc(n + 1);
+
+	if (big != NULL)
+		mapcp_quote(big, n + 1, name);
+	fputs(big != NULL ? big : small, f);
+	free(big);
+}
+
+/* fmt has one %s, for arg; where it is "'%s'", arg is quoted as cp does. */
 static void __attribute__((noreturn))
 usage_error(const struct cli *cli, const char *fmt, const char *arg)
 {
+	const char *at = strstr(fmt, "'%s'");
+
 	fprintf(stderr, "%s: ", cli->prog);
-	fprintf(stderr, fmt, arg);
+	if (at != NULL) {
+		fprintf(stderr, "%.*s", (int)(at - fmt), fmt);
+		cli_put_name(stderr, arg);
+		fputs(at + 4, stderr);
+	} else {
+		fprintf(stderr, fmt, arg);
+	}
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", cli->prog);
 	exit(1);
 }
@@ -200,11 +228,13 @@ word_arg(const struct cli *cli, const char *option, const char *const *words,
 	for (int i = 0; words[i] != NULL; i++)
 		if (strcmp(words[i], arg) == 0)
 			return i;
+	fprintf(stderr, "%s: invalid argument ", cli->prog);
+	cli_put_name(stderr, arg);
 	fprintf(stderr,
-		"%s: invalid argument '%s' for '--%s'\n"
+		" for '--%s'\n"
 		"Valid arguments are: 'auto', 'always', 'never'\n"
 		"Try '%s --help' for more information.\n",
-		cli->prog, arg, option, cli->prog);
+		option, cli->prog);
 	exit(1);
 }
 
@@ -244,7 +274,9 @@ ask(const char *dst, void *arg)
 
 	pthread_mutex_lock(&cli->out);
 	cli_clear_line(cli);
-	fprintf(stderr, "%s: overwrite '%s'? ", cli->prog, dst);
+	fprintf(stderr, "%s: overwrite ", cli->prog);
+	cli_put_name(stderr, dst);
+	fputs("? ", stderr);
 	fflush(stderr);
 	yes = fgets(line, sizeof(line), stdin) != NULL &&
 	      (line[0] == 'y' || line[0] == 'Y');
@@ -327,6 +359,9 @@ parse_option(struct cli *cli, int c, const char *arg)
 	case OPT_FSYNC:
 		*flags |= MAPCP_FSYNC;
 		break;
+	case OPT_CLEAN_TEMPS:
+		cli->clean_temps = true;
+		break;
 	case OPT_INPLACE:
 		*flags |= MAPCP_INPLACE;
 		break;
@@ -369,7 +404,9 @@ parse_option(struct cli *cli, int c, const char *arg)
 		break;
 	case OPT_WINDOW:
 		cli->opts.window = size_arg(cli, "invalid window size '%s'", arg);
-		/* mmap offsets are page multiples: round up to one. */
+		/* mmap offsets are page multiples: round up to one, if any. */
+		if (cli->opts.window > SIZE_MAX - (pg - 1))
+			usage_error(cli, "invalid window size '%s'", arg);
 		cli->opts.window = (cli->opts.window + pg - 1) / pg * pg;
 		break;
 	default:
@@ -465,7 +502,10 @@ print_debug(const struct mapcp_report *r)
 	const char *place =
 		r->atomic ? "replaced atomically" : "written in place";
 
-	printf("'%s' -> '%s': ", r->src, r->dst);
+	cli_put_name(stdout, r->src);
+	fputs(" -> ", stdout);
+	cli_put_name(stdout, r->dst);
+	fputs(": ", stdout);
 	if (r->skipped) {
 		printf("skipped, %s\n", r->why ? r->why : "DEST kept");
 		return;
@@ -503,12 +543,19 @@ on_file(const struct mapcp_report *r, void *arg)
 
 	pthread_mutex_lock(&cli->out);
 	cli_clear_line(cli);
-	if (cli->debug && (r->engine != NULL || r->skipped || r->what != NULL))
+	if (cli->debug &&
+	    (r->engine != NULL || r->skipped || r->what != NULL)) {
 		print_debug(r);
-	else if (cli->verbose && r->skipped)
-		printf("skipped '%s'\n", r->dst);
-	else if (cli->verbose && r->step == MAPCP_STEP_NONE)
-		printf("'%s' -> '%s'\n", r->src, r->dst);
+	} else if (cli->verbose && r->skipped) {
+		fputs("skipped ", stdout);
+		cli_put_name(stdout, r->dst);
+		putchar('\n');
+	} else if (cli->verbose && r->step == MAPCP_STEP_NONE) {
+		cli_put_name(stdout, r->src);
+		fputs(" -> ", stdout);
+		cli_put_name(stdout, r->dst);
+		putchar('\n');
+	}
 	fflush(stdout);
 	if (r->step != MAPCP_STEP_NONE)
 		fprintf(stderr, "%s: %s\n", cli->prog,
@@ -535,21 +582,135 @@ make_parents(struct cli *cli, const char *dir, const char *src)
 			ret = -errno;
 		if (ret == 0 && !is_dir(path))
 			ret = -ENOTDIR;
-		if (ret < 0)
-			fprintf(stderr, "%s: cannot make directory '%s': %s\n",
-				cli->prog, path, strerror(-ret));
+		if (ret < 0) {
+			fprintf(stderr, "%s: cannot make directory ",
+				cli->prog);
+			cli_put_name(stderr, path);
+			fprintf(stderr, ": %s\n", strerror(-ret));
+		}
 		*p = '/';
 	}
 	free(path);
 	return ret;
 }
 
+/*
+ * One of several SOURCEs, for cp's checks across them: the same SOURCE
+ * given twice is copied once; a DEST made by an earlier SOURCE is neither
+ * replaced by a later one nor, if a symlink, written through (cp's
+ * "abuse" test: mapcp -d a/1 b/1 c, with a/1 a symlink).
+ */
+struct given {
+	const char *path; /* SOURCE as given */
+	bool src_ok;      /* src, parent: SOURCE and its directory */
+	struct stat src, parent;
+	const char *base;      /* SOURCE's name in parent */
+	char *dst;             /* DEST's path */
+	bool pre_ok, made;     /* DEST before the copy; the copy made it */
+	struct stat pre, post; /* DEST before and after */
+};
+
+/* SOURCE as mapcp_copy() sees it: followed or not, as in cp. */
+static int
+stat_source(const struct cli *cli, const char *src, struct stat *st)
+{
+	const struct mapcp_opts *o = &cli->opts;
+	bool follow = o->deref == MAPCP_DEREF_ALWAYS ||
+		      o->deref == MAPCP_DEREF_ARGS ||
+		      (o->deref == MAPCP_DEREF_DEFAULT &&
+		       !(o->flags & MAPCP_RECURSIVE));
+
+	return follow ? stat(src, st) : lstat(src, st);
+}
+
+/* Fill g for src: its identity and its directory's, and DEST's state. */
+static void
+describe(const struct cli *cli, struct given *g, const char *src)
+{
+	size_t end = strlen(src), start;
+	char *dir;
+
+	while (end > 1 && src[end - 1] == '/')
+		end--;
+	start = end;
+	while (start > 0 && src[start - 1] != '/')
+		start--;
+	dir = xmalloc(start + 2);
+	snprintf(dir, start + 2, "%.*s", start ? (int)start : 1,
+		 start ? src : ".");
+	g->path = src;
+	g->base = src + start;
+	g->src_ok = stat_source(cli, src, &g->src) == 0 &&
+		    stat(dir, &g->parent) == 0;
+	free(dir);
+	g->pre_ok = lstat(g->dst, &g->pre) == 0;
+}
+
+static bool
+same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Is SOURCE i to be left, as given before or aimed at what was made? */
+static bool
+seen_before(struct cli *cli, struct given *g, int i, unsigned long *failures)
+{
+	struct given *me = &g[i];
+	struct mapcp_report r = { .src = me->path, .dst = me->dst };
+
+	for (int j = 0; j < i; j++) {
+		size_t len = strcspn(me->base, "/");
+
+		if (g[j].dst == NULL || strcmp(g[j].dst, me->dst) != 0)
+			continue;
+		if (me->src_ok && g[j].src_ok &&
+		    same_inode(&me->src, &g[j].src) &&
+		    same_inode(&me->parent, &g[j].parent) &&
+		    strncmp(me->base, g[j].base, len) == 0 &&
+		    strcspn(g[j].base, "/") == len) {
+			pthread_mutex_lock(&cli->out);
+			cli_clear_line(cli);
+			fprintf(stderr, "%s: warning: source %s ", cli->prog,
+				S_ISDIR(me->src.st_mode) ? "directory"
+							 : "file");
+			cli_put_name(stderr, me->path);
+			fputs(" specified more than once\n", stderr);
+			pthread_mutex_unlock(&cli->out);
+			return true;
+		}
+		if (!g[j].made || !me->pre_ok || !me->src_ok ||
+		    !same_inode(&g[j].post, &me->pre) ||
+		    S_ISDIR(me->pre.st_mode) || S_ISDIR(me->src.st_mode))
+			continue;
+		/* -n and -u keep DEST first, quietly, as in cp */
+		if ((cli->opts.flags & MAPCP_NO_CLOBBER) ||
+		    ((cli->opts.flags & MAPCP_UPDATE) &&
+		     (me->pre.st_mtim.tv_sec > me->src.st_mtim.tv_sec ||
+		      (me->pre.st_mtim.tv_sec == me->src.st_mtim.tv_sec &&
+		       me->pre.st_mtim.tv_nsec >= me->src.st_mtim.tv_nsec))))
+			return false;
+		r.step = S_ISLNK(me->pre.st_mode) && !S_ISLNK(me->src.st_mode)
+				 ? MAPCP_STEP_THROUGH_NEW_LINK
+				 : MAPCP_STEP_OVER_NEW;
+		r.err = EEXIST;
+		on_file(&r, cli);
+		(*failures)++;
+		return true;
+	}
+	return false;
+}
+
 static int
 copy_into(struct cli *cli, const char *dir, char **srcs, int n)
 {
 	unsigned long failures = 0;
+	struct given *g = n > 1 ? xmalloc((size_t)n * sizeof(*g)) : NULL;
 
+	if (g != NULL)
+		memset(g, 0, (size_t)n * sizeof(*g));
 	for (int i = 0; i < n; i++) {
+		unsigned long before = failures;
 		char *dst;
 
 		if (cli->parents && make_parents(cli, dir, srcs[i]) < 0) {
@@ -557,9 +718,26 @@ copy_into(struct cli *cli, const char *dir, char **srcs, int n)
 			continue;
 		}
 		dst = into_dir(cli, dir, srcs[i]);
+		if (g == NULL) {
+			failures += mapcp_copy(srcs[i], dst, &cli->opts);
+			free(dst);
+			continue;
+		}
+		g[i].dst = dst;
+		describe(cli, &g[i], srcs[i]);
+		if (seen_before(cli, g, i, &failures))
+			continue;
 		failures += mapcp_copy(srcs[i], dst, &cli->opts);
-		free(dst);
+		/* Made or written by this copy: there, and not as it was */
+		g[i].made =
+			failures == before && lstat(dst, &g[i].post) == 0 &&
+			(!g[i].pre_ok || !same_inode(&g[i].pre, &g[i].post) ||
+			 g[i].pre.st_ctim.tv_sec != g[i].post.st_ctim.tv_sec ||
+			 g[i].pre.st_ctim.tv_nsec != g[i].post.st_ctim.tv_nsec);
 	}
+	for (int i = 0; g != NULL && i < n; i++)
+		free(g[i].dst);
+	free(g);
 	return failures > 0;
 }
 
@@ -608,6 +786,62 @@ run(struct cli *cli, char **ops, int nops)
 	return mapcp_copy(ops[0], ops[1], &cli->opts) > 0;
 }
 
+struct cleaning {
+	struct cli *cli;
+	const char *dir;
+};
+
+static void
+cleaned(const char *name, int err, void *arg)
+{
+	const struct cleaning *c = arg;
+	FILE *f = err == 0 ? stdout : stderr;
+	char *path = NULL;
+
+	if (err == 0 && !c->cli->verbose)
+		return;
+	if (asprintf(&path, "%s/%s", c->dir, name) < 0)
+		path = NULL;
+	if (err == 0)
+		fputs("removed ", f);
+	else
+		fprintf(f, "%s: %s ", c->cli->prog,
+			err == EBUSY || err == EPERM ? "not removing"
+						     : "cannot remove");
+	cli_put_name(f, path != NULL ? path : name);
+	if (err == EBUSY)
+		fputs(": in use by a running copy", f);
+	else if (err == EPERM)
+		fputs(": not a regular file", f);
+	else if (err != 0)
+		fprintf(f, ": %s", strerror(err));
+	fputc('\n', f);
+	free(path);
+}
+
+/* --clean-temps DIRECTORY...: 0 when every temporary found is gone. */
+static int
+clean_temps(struct cli *cli, char **dirs, int n)
+{
+	int status = 0;
+
+	if (n == 0)
+		usage_error(cli, "missing directory operand%s", "");
+	for (int i = 0; i < n; i++) {
+		struct cleaning c = { cli, dirs[i] };
+		int left = mapcp_clean_temps(dirs[i], cleaned, &c);
+
+		if (left < 0) {
+			fprintf(stderr, "%s: cannot read directory ", cli->prog);
+			cli_put_name(stderr, dirs[i]);
+			fprintf(stderr, ": %s\n", strerror(-left));
+		}
+		if (left != 0)
+			status = 1;
+	}
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -616,6 +850,7 @@ main(int argc, char **argv)
 	int nops, status;
 	char **ops;
 
+	setlocale(LC_CTYPE, ""); /* what prints as itself in a quoted name */
 	mapcp_opts_init(&cli.opts);
 	pthread_mutex_init(&cli.out, NULL);
 	pthread_mutex_init(&cli.progress.lock, NULL);
@@ -639,6 +874,8 @@ main(int argc, char **argv)
 	parse_options(&cli, argc, argv);
 	ops = argv + optind;
 	nops = argc - optind;
+	if (cli.clean_temps)
+		return clean_temps(&cli, ops, nops);
 	/* -t: every operand is a source; else all but the last. */
 	display = display_start(&cli, ops,
 				cli.target_dir ? nops : nops > 1 ? nops - 1 : 0);

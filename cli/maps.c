@@ -50,9 +50,9 @@ cli_on_window(const struct mapcp_window *w, void *arg)
 	if (pausing)
 		printf("PID: %d\n", (int)getpid());
 	if (cli->show_maps || pausing) {
-		printf("%s: window %u of '%s', offset %jd, %zu bytes:\n",
-		       cli->prog, w->index, w->src_path, (intmax_t)w->off,
-		       w->len);
+		printf("%s: window %u of ", cli->prog, w->index);
+		cli_put_name(stdout, w->src_path);
+		printf(", offset %jd, %zu bytes:\n", (intmax_t)w->off, w->len);
 		fflush(stdout);
 		print_maps(stdout, w->src, w->len);
 		print_maps(stdout, w->dst, w->len);

@@ -130,17 +130,20 @@ static void
 current(struct display *d, char *buf, size_t size, int width)
 {
 	struct mapcp_progress *p = &d->cli->progress;
+	char name[6 * sizeof(p->current)]; /* quoted: one line whatever it is */
 	size_t len;
 
 	pthread_mutex_lock(&p->lock);
-	len = strlen(p->current);
+	len = mapcp_quote(name, sizeof(name), p->current);
+	pthread_mutex_unlock(&p->lock);
+	len = len < sizeof(name) ? len : sizeof(name) - 1;
 	if (width < 4)
 		buf[0] = '\0';
 	else if ((int)len <= width)
-		snprintf(buf, size, "%s", p->current);
+		snprintf(buf, size, "%.*s", (int)len, name);
 	else
-		snprintf(buf, size, "...%s", p->current + len - (size_t)width + 3);
-	pthread_mutex_unlock(&p->lock);
+		snprintf(buf, size, "...%.*s", width - 3,
+			 name + len - (size_t)width + 3);
 }
 
 static void

@@ -157,7 +157,7 @@ enum mapcp_step {
 	MAPCP_STEP_MAP_SRC,    /* cannot map 'SRC' */
 	MAPCP_STEP_MAP_DST,    /* cannot map 'DST' */
 	MAPCP_STEP_COPY,       /* error copying 'SRC' to 'DST' (in-kernel) */
-	MAPCP_STEP_CHANGED,    /* 'SRC' changed size during the copy */
+	MAPCP_STEP_CHANGED,    /* 'SRC' changed during the copy */
 	MAPCP_STEP_ENGINE,     /* no engine could copy this file */
 	MAPCP_STEP_META,       /* cannot set permissions of 'DST' */
 	MAPCP_STEP_SYNC,       /* error syncing 'DST' */
@@ -173,6 +173,8 @@ enum mapcp_step {
 	MAPCP_STEP_LINK,     /* cannot create hard link 'DST' */
 	MAPCP_STEP_READLINK, /* cannot read symbolic link 'SRC' */
 	MAPCP_STEP_PRESERVE, /* failed to preserve ... of 'DST' */
+	MAPCP_STEP_THROUGH_NEW_LINK, /* will not copy through just-created */
+	MAPCP_STEP_OVER_NEW,         /* will not overwrite just-created */
 };
 
 #define MAPCP_MAX_FALLBACKS 8
@@ -250,11 +252,37 @@ char *mapcp_report_error(const struct mapcp_report *report, char *buf,
 			 size_t size);
 
 /*
+ * Write name into buf quoted as GNU cp quotes names in its messages, so
+ * that it stays on one line: 'a b', "it's", 'a'$'\n''b', 'x'$'\377'
+ * (what prints as itself depends on LC_CTYPE, as in cp). Cut to size
+ * bytes, NUL included; returns the length of the whole, as snprintf does.
+ */
+size_t mapcp_quote(char *buf, size_t size, const char *name);
+
+/*
  * Parse a size: digits, then an optional K, M, G or T (powers of 1024,
  * "KiB" too) or KB, MB, GB, TB (powers of 1000). Returns 0, or -EINVAL for
  * anything else, zero included, and -ERANGE on overflow.
  */
 int mapcp_parse_size(const char *s, size_t *out);
+
+/*
+ * Is name one of the temporaries mapcp names where O_TMPFILE is missing:
+ * ".NAME.mapcp-XXXXXX", NAME not empty, X six of [A-Za-z0-9]? Nothing
+ * else is ever removed by mapcp_clean_temps().
+ */
+bool mapcp_is_temp_name(const char *name);
+
+/*
+ * Remove the temporaries a killed mapcp left in dir: regular files whose
+ * names pass mapcp_is_temp_name(), that no running mapcp holds (each holds
+ * a lock on its own temporary). report(name, err, arg) is called for every
+ * one: err 0 removed, EBUSY in use, else why it stays. Returns how many
+ * could not be removed, or -errno if dir cannot be read.
+ */
+int mapcp_clean_temps(const char *dir,
+		      void (*report)(const char *name, int err, void *arg),
+		      void *arg);
 
 /* Check an engine list ("auto", "mmap", "copy_file_range,rw"). 0 or -EINVAL. */
 int mapcp_check_engines(const char *list);

@@ -11,13 +11,17 @@ attr
 bash-completion
 bats
 btrfs-progs
+clang
 clang-tidy
 cppcheck
 e2fsprogs
+fiu-utils
 gcc
 gnuplot-nox
 jq
+libclang-rt-14-dev
 libcmocka-dev
+libfiu-dev
 liburing-dev
 libxxhash-dev
 make

@@ -4,11 +4,16 @@
  * an unnamed O_TMPFILE where the filesystem has one, made with DEST's
  * final mode since nobody else can open a file that has no name, else a
  * hidden name ".NAME.mapcp-XXXXXX" made with O_EXCL and mode 0600, which
- * gets its mode only once it is complete. Only a complete
- * copy becomes DEST, by linkat(2) where DEST does not exist and rename(2)
- * over it where it does; a failed copy removes the temporary, so DEST is
- * either untouched or whole. Syscalls: open(O_TMPFILE), openat(O_EXCL),
- * linkat, renameat, renameat2(RENAME_NOREPLACE), unlinkat, fsync.
+ * gets its mode only once it is complete and is locked (flock, shared)
+ * while we hold it, so that --clean-temps never removes a live one. Only
+ * a complete copy becomes DEST, by linkat(2) where DEST does not exist and
+ * rename(2) over it where it does; with --fsync, RENAME_EXCHANGE keeps the
+ * old DEST until the directory is flushed, so that a failed flush can put
+ * it back. A failed copy removes the temporary, so DEST is either
+ * untouched or whole. Syscalls: open(O_TMPFILE), openat(O_EXCL), flock,
+ * linkat, renameat, renameat2(RENAME_NOREPLACE, RENAME_EXCHANGE),
+ * unlinkat, fsync, and a close(2) of a duplicate for the errors some
+ * filesystems only report at close.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -49,6 +57,17 @@ temp_name(struct atomic *a)
 	a->tmpname[n + TMP_RANDOM] = '\0';
 }
 
+/*
+ * A named temporary is locked (shared) while mapcp writes it, so that
+ * --clean-temps, which needs the lock exclusive, leaves a running copy's
+ * temporary alone. The lock goes with the last descriptor, or a kill.
+ */
+static void
+hold(int fd)
+{
+	(void)RETRY(flock(fd, LOCK_SH | LOCK_NB));
+}
+
 int
 atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 	    struct mapcp_job *job)
@@ -63,8 +82,8 @@ atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 	a->mode = (mode_t)-1;
 	mode &= 0777; /* our fd is open read-write whatever the mode says */
 	if (!atomic_no_tmpfile) {
-		a->fd = openat(a->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
-			       mode);
+		a->fd = RETRY(openat(a->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+			       mode));
 		if (a->fd >= 0) {
 			a->mode = known ? mode & ~process_umask : (mode_t)-1;
 			return 0;
@@ -74,10 +93,11 @@ atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 	}
 	for (int tries = 0; tries < 100; tries++) {
 		temp_name(a);
-		a->fd = openat(a->dirfd, a->tmpname,
-			       O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+		a->fd = RETRY(openat(a->dirfd, a->tmpname,
+			       O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
 		if (a->fd >= 0) {
 			a->mode = known ? 0600 & ~process_umask : (mode_t)-1;
+			hold(a->fd);
 			return 0;
 		}
 		if (errno != EEXIST)
@@ -101,14 +121,14 @@ link_tmpfile(struct atomic *a, const char *name)
 	char proc[64];
 
 	if (!no_empty_path) {
-		if (linkat(a->fd, "", a->dirfd, name, AT_EMPTY_PATH) == 0)
+		if (RETRY(linkat(a->fd, "", a->dirfd, name, AT_EMPTY_PATH)) == 0)
 			return 0;
 		if (errno != EPERM && errno != ENOENT && errno != EINVAL)
 			return -errno;
 		no_empty_path = true;
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a->fd);
-	return linkat(AT_FDCWD, proc, a->dirfd, name, AT_SYMLINK_FOLLOW) == 0
+	return RETRY(linkat(AT_FDCWD, proc, a->dirfd, name, AT_SYMLINK_FOLLOW)) == 0
 		       ? 0
 		       : -errno;
 }
@@ -119,6 +139,7 @@ name_tmpfile(struct atomic *a)
 {
 	int ret = -EEXIST;
 
+	hold(a->fd);
 	for (int tries = 0; tries < 100 && ret == -EEXIST; tries++) {
 		temp_name(a);
 		ret = link_tmpfile(a, a->tmpname);
@@ -133,41 +154,47 @@ static int
 rename_temp(struct atomic *a, bool no_replace)
 {
 	if (!no_replace)
-		return renameat(a->dirfd, a->tmpname, a->dirfd, a->name) == 0
+		return RETRY(renameat(a->dirfd, a->tmpname, a->dirfd, a->name)) == 0
 			       ? 0
 			       : -errno;
-	if (renameat2(a->dirfd, a->tmpname, a->dirfd, a->name,
-		      RENAME_NOREPLACE) == 0)
+	if (RETRY(renameat2(a->dirfd, a->tmpname, a->dirfd, a->name,
+		      RENAME_NOREPLACE)) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -errno;
 	/* No RENAME_NOREPLACE here: link(2) never replaces either. */
-	if (linkat(a->dirfd, a->tmpname, a->dirfd, a->name, 0) < 0)
+	if (RETRY(linkat(a->dirfd, a->tmpname, a->dirfd, a->name, 0)) < 0)
 		return -errno;
-	unlinkat(a->dirfd, a->tmpname, 0);
+	RETRY(unlinkat(a->dirfd, a->tmpname, 0));
 	return 0;
 }
 
 static int
 sync_dir(struct atomic *a)
 {
-	int fd = openat(a->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = RETRY(openat(a->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	int ret = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (fsync(fd) < 0 && errno != EINVAL) /* some filesystems say EINVAL */
+	if (RETRY(fsync(fd)) < 0 && errno != EINVAL) /* some filesystems say EINVAL */
 		ret = -errno;
 	close(fd);
 	return ret;
 }
 
-/* Put the temporary in DEST's place. 0, 1 when no_replace kept DEST, -errno. */
+/*
+ * Put the temporary in DEST's place. 0, 1 when no_replace kept DEST,
+ * -errno. keep_old (--fsync) swaps the two with RENAME_EXCHANGE, so that
+ * the old DEST stays whole under the temporary's name until the
+ * directory is synced, and can come back if that fails.
+ */
 static int
-place(struct atomic *a, bool no_replace)
+place(struct atomic *a, bool no_replace, bool keep_old)
 {
 	int ret;
 
+	a->how = PLACED_NEW;
 	if (a->tmpname[0] == '\0' && (no_replace || !a->existed)) {
 		ret = link_tmpfile(a, a->name);
 		if (ret == -EEXIST && no_replace)
@@ -178,40 +205,73 @@ place(struct atomic *a, bool no_replace)
 	}
 	if (a->tmpname[0] == '\0' && (ret = name_tmpfile(a)) < 0)
 		return ret;
+	if (keep_old && !no_replace) {
+		if (RETRY(renameat2(a->dirfd, a->tmpname, a->dirfd, a->name,
+				    RENAME_EXCHANGE)) == 0) {
+			a->how = PLACED_EXCHANGED;
+			return 0;
+		}
+		if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
+			return -errno;
+		/* DEST is gone, or the filesystem cannot exchange. */
+		no_replace = errno == ENOENT;
+	}
 	ret = rename_temp(a, no_replace);
 	if (ret == -EEXIST && no_replace)
 		return 1;
-	if (ret == 0)
+	if (ret == 0) {
 		a->tmpname[0] = '\0';
+		a->how = no_replace ? PLACED_NEW : PLACED_REPLACED;
+	}
 	return ret;
+}
+
+/* Put DEST back as it was before place(), where that can be done. */
+static void
+unplace(struct atomic *a)
+{
+	if (a->how == PLACED_NEW) {
+		(void)RETRY(unlinkat(a->dirfd, a->name, 0));
+	} else if (a->how == PLACED_EXCHANGED &&
+		   RETRY(renameat2(a->dirfd, a->tmpname, a->dirfd, a->name,
+				   RENAME_EXCHANGE)) == 0) {
+		(void)RETRY(unlinkat(a->dirfd, a->tmpname, 0));
+		a->tmpname[0] = '\0';
+	}
 }
 
 int
 atomic_commit(struct atomic *a, bool no_replace, bool sync,
 	      struct mapcp_job *job)
 {
-	int ret, placed;
+	int ret, placed, dup_fd;
 
-	if (sync && fsync(a->fd) < 0)
+	if (sync && RETRY(fsync(a->fd)) < 0)
 		return job_fail(job, MAPCP_STEP_SYNC, errno);
-	/* A named temporary is closed first: NFS reports errors at close. */
-	if (a->tmpname[0] != '\0') {
-		ret = close(a->fd);
-		a->fd = -1;
-		if (ret < 0)
-			return job_fail(job, MAPCP_STEP_CLOSE, errno);
-	}
-	placed = place(a, no_replace);
+	/*
+	 * Errors a filesystem reports at close (NFS does) must come before
+	 * DEST is replaced, but the temporary stays open until it is in
+	 * place: an unnamed one to be linked, a named one to keep its lock.
+	 * So a duplicate is closed: the flush runs at every close(2).
+	 */
+	if ((dup_fd = RETRY(fcntl(a->fd, F_DUPFD_CLOEXEC, 0))) < 0 ||
+	    close_checked(dup_fd) < 0)
+		return job_fail(job, MAPCP_STEP_CLOSE, errno);
+	placed = place(a, no_replace, sync);
 	if (placed < 0)
 		return job_fail(job, MAPCP_STEP_COMMIT, -placed);
-	if (placed == 0 && sync && (ret = sync_dir(a)) < 0)
+	if (placed == 0 && sync && (ret = sync_dir(a)) < 0) {
+		unplace(a);
 		return job_fail(job, MAPCP_STEP_SYNC, -ret);
-	if (a->fd >= 0) {
-		ret = close(a->fd);
-		a->fd = -1;
-		if (ret < 0)
-			return job_fail(job, MAPCP_STEP_CLOSE, errno);
 	}
+	if (a->how == PLACED_EXCHANGED) { /* the old DEST, now unneeded */
+		(void)RETRY(unlinkat(a->dirfd, a->tmpname, 0));
+		a->tmpname[0] = '\0';
+	}
+	/* DEST is in place and complete: nothing after this may fail it. */
+	if (a->fd >= 0)
+		(void)close(a->fd);
+	a->fd = -1;
 	return placed;
 }
 
@@ -221,7 +281,70 @@ atomic_abort(struct atomic *a)
 	if (a->fd >= 0)
 		close(a->fd);
 	if (a->tmpname[0] != '\0')
-		unlinkat(a->dirfd, a->tmpname, 0);
+		RETRY(unlinkat(a->dirfd, a->tmpname, 0));
 	a->fd = -1;
 	a->tmpname[0] = '\0';
+}
+
+bool
+mapcp_is_temp_name(const char *name)
+{
+	size_t len = strlen(name), tag = strlen(TMP_TAG);
+
+	if (len < 1 + 1 + tag + TMP_RANDOM || name[0] != '.')
+		return false;
+	if (strncmp(name + len - TMP_RANDOM - tag, TMP_TAG, tag) != 0)
+		return false;
+	for (size_t i = len - TMP_RANDOM; i < len; i++)
+		if (!((name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= 'a' && name[i] <= 'z') ||
+		      (name[i] >= '0' && name[i] <= '9')))
+			return false;
+	return true;
+}
+
+/* Remove one temporary in dirfd, unless it is not one or is in use. */
+static int
+clean_one(int dirfd, const char *name)
+{
+	struct stat st;
+	int fd, ret = 0;
+
+	fd = RETRY(openat(dirfd, name,
+			  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+	if (fd < 0)
+		return errno == ELOOP ? EPERM : errno;
+	if (fstat(fd, &st) < 0)
+		ret = errno;
+	else if (!S_ISREG(st.st_mode))
+		ret = EPERM;
+	if (ret == 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+		ret = errno == EWOULDBLOCK ? EBUSY : errno;
+	if (ret == 0 && RETRY(unlinkat(dirfd, name, 0)) < 0)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
+int
+mapcp_clean_temps(const char *dir,
+		  void (*report)(const char *name, int err, void *arg),
+		  void *arg)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int left = 0, err;
+
+	if (d == NULL)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (!mapcp_is_temp_name(e->d_name))
+			continue;
+		err = clean_one(dirfd(d), e->d_name);
+		left += err != 0;
+		if (report != NULL)
+			report(e->d_name, err, arg);
+	}
+	closedir(d);
+	return left;
 }

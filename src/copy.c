@@ -39,7 +39,7 @@ open_source(struct mapcp_job *job, const struct place *src, unsigned int hints,
 
 	if (hints & COPY_NOFOLLOW)
 		flags |= O_NOFOLLOW; /* a tree's entry swapped for a symlink */
-	job->src_fd = openat(src->dirfd, src->name, flags);
+	job->src_fd = RETRY(openat(src->dirfd, src->name, flags));
 	if (job->src_fd < 0) {
 		int err = errno;
 		struct stat tmp;
@@ -116,7 +116,7 @@ follow_link(struct dest *d, const char *target)
 	if (slash != NULL) {
 		snprintf(dir, sizeof(dir), "%.*s",
 			 slash == target ? 1 : (int)(slash - target), target);
-		fd = openat(d->dirfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		fd = RETRY(openat(d->dirfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
 		if (fd < 0)
 			return -errno;
 		if (d->own_fd)
@@ -165,8 +165,9 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 	if (strlen(dst->name) > NAME_MAX)
 		return job_fail(job, MAPCP_STEP_CREATE, ENAMETOOLONG);
 	snprintf(d->name, sizeof(d->name), "%s", dst->name);
-	if (*d->name == '\0') /* "dest/" that is not a directory */
-		return job_fail(job, MAPCP_STEP_CREATE, ENOTDIR);
+	if (*d->name == '\0') /* "dest/" that is not a directory, or "" */
+		return job_fail(job, MAPCP_STEP_CREATE,
+				*dst->path != '\0' ? ENOTDIR : ENOENT);
 	if (dst->err != 0) /* its directory could not be opened */
 		return job_fail(job, MAPCP_STEP_CREATE, dst->err);
 	if (hints & COPY_DST_ABSENT)
@@ -179,13 +180,27 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 						 : MAPCP_STEP_STAT_DST,
 				errno);
 	}
-	if (S_ISLNK(d->st.st_mode) && (ret = resolve_link(d)) < 0)
+	ret = S_ISLNK(d->st.st_mode) ? resolve_link(d) : 0;
+	if (ret == -ELOOP && (job->opts->flags & MAPCP_FORCE)) {
+		/* cp -f: a symlink loop is replaced, as if it were not there */
+		if (d->own_fd)
+			close(d->dirfd);
+		d->own_fd = false;
+		d->dirfd = dst->dirfd;
+		snprintf(d->name, sizeof(d->name), "%s", dst->name);
+		return 0;
+	}
+	if (ret < 0)
 		return job_fail(job,
 				ret == -ENOENT ? MAPCP_STEP_DANGLING
 					       : MAPCP_STEP_STAT_DST,
 				-ret);
-	if (d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino)
-		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
+	if (d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino) {
+		if (!(job->opts->flags & MAPCP_NO_CLOBBER))
+			return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
+		d->exists = true; /* -n keeps it, as cp does: nothing to say */
+		return 0;
+	}
 	if (S_ISDIR(d->st.st_mode))
 		return job_fail(job, MAPCP_STEP_DST_IS_DIR, EISDIR);
 	d->exists = true;
@@ -234,19 +249,19 @@ open_inplace(struct mapcp_job *job, const struct dest *d,
 	struct stat st;
 
 	flags |= d->exists && !S_ISREG(d->st.st_mode) ? O_WRONLY : O_RDWR;
-	job->dst_fd = openat(d->dirfd, d->name, flags, src->st_mode & 0777);
+	job->dst_fd = RETRY(openat(d->dirfd, d->name, flags, src->st_mode & 0777));
 	if (job->dst_fd < 0 && errno == EACCES && d->exists &&
 	    (job->opts->flags & MAPCP_FORCE) &&
-	    unlinkat(d->dirfd, d->name, 0) == 0)
-		job->dst_fd = openat(d->dirfd, d->name, flags | O_EXCL,
-				     src->st_mode & 0777);
+	    RETRY(unlinkat(d->dirfd, d->name, 0)) == 0)
+		job->dst_fd = RETRY(openat(d->dirfd, d->name, flags | O_EXCL,
+				     src->st_mode & 0777));
 	if (job->dst_fd < 0)
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	if (fstat(job->dst_fd, &st) < 0)
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	if (st.st_dev == src->st_dev && st.st_ino == src->st_ino)
 		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
-	if (S_ISREG(st.st_mode) && ftruncate(job->dst_fd, 0) < 0)
+	if (S_ISREG(st.st_mode) && RETRY(ftruncate(job->dst_fd, 0)) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	return 0;
 }
@@ -269,7 +284,24 @@ dest_geometry(struct mapcp_job *job, bool fresh_temp)
 	return 0;
 }
 
-/* Copy the data, then check that the source still has its size. */
+/*
+ * Has the source changed since it was opened (src, its fstat then)? Its
+ * size says so for a file that shrank or grew, its mtime for one written
+ * over in place, which keeps its size. 1 if it changed, 0, or -errno.
+ */
+static int
+source_changed(const struct mapcp_job *job, const struct stat *src)
+{
+	struct stat now;
+
+	if (fstat(job->src_fd, &now) < 0)
+		return -errno;
+	return now.st_size != src->st_size ||
+	       now.st_mtim.tv_sec != src->st_mtim.tv_sec ||
+	       now.st_mtim.tv_nsec != src->st_mtim.tv_nsec;
+}
+
+/* Copy the data, then check that the source did not change meanwhile. */
 static int
 copy_data(struct mapcp_job *job, const struct stat *src)
 {
@@ -298,18 +330,18 @@ copy_data(struct mapcp_job *job, const struct stat *src)
 	    job_size_dest(job) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	ret = plan_run(&plan, job);
+	/* Nothing to read at the start: a source cut short before the copy. */
+	if (ret == -ENODATA && !job->stream && source_changed(job, src) > 0)
+		return job_changed(job);
 	if (ret < 0)
 		return ret;
 	job->report->bytes = job->copied;
-	if (!job->stream) {
-		if (fstat(job->src_fd, &st) < 0)
-			return job_fail(job, MAPCP_STEP_READ, errno);
-		if (st.st_size != job->size)
-			return job_changed(job);
-	}
+	if (!job->stream && (ret = source_changed(job, src)) != 0)
+		return ret < 0 ? job_fail(job, MAPCP_STEP_READ, -ret)
+			       : job_changed(job);
 	/* The end of a stream, or of an old --inplace DEST. */
 	if (job->seekable_dst && job->stream &&
-	    ftruncate(job->dst_fd, job->copied) < 0)
+	    RETRY(ftruncate(job->dst_fd, job->copied)) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	return 0;
 }
@@ -333,8 +365,8 @@ commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
 
 	/* cp keeps an existing DEST's owner; try, as only root may. */
 	if (d->exists && d->writable && !job->opts->preserve &&
-	    fchown(job->dst_fd, d->st.st_uid, d->st.st_gid) < 0)
-		(void)fchown(job->dst_fd, (uid_t)-1, d->st.st_gid);
+	    RETRY(fchown(job->dst_fd, d->st.st_uid, d->st.st_gid)) < 0)
+		(void)RETRY(fchown(job->dst_fd, (uid_t)-1, d->st.st_gid));
 	ret = meta_apply(job, job->src_fd, job->dst_fd, src,
 			 dest_mode(d, src, job->opts->umask));
 	if (ret < 0)
@@ -353,10 +385,10 @@ finish_inplace(struct mapcp_job *job)
 {
 	int ret = 0;
 
-	if ((job->opts->flags & MAPCP_FSYNC) && fsync(job->dst_fd) < 0 &&
+	if ((job->opts->flags & MAPCP_FSYNC) && RETRY(fsync(job->dst_fd)) < 0 &&
 	    errno != EINVAL)
 		ret = job_fail(job, MAPCP_STEP_SYNC, errno);
-	if (close(job->dst_fd) < 0 && ret == 0)
+	if (close_checked(job->dst_fd) < 0 && ret == 0)
 		ret = job_fail(job, MAPCP_STEP_CLOSE, errno);
 	job->dst_fd = -1;
 	return ret;
@@ -402,6 +434,10 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st)
 		else
 			ret = verify_copy(job);
 	}
+	/* -p with --inplace: DEST's own inode gets the metadata, at the end */
+	if (ret == 0 && inplace && opts->preserve && job->seekable_dst)
+		ret = meta_apply(job, job->src_fd, job->dst_fd, st,
+				 dest_mode(d, st, opts->umask));
 	if (ret == 0) {
 		job->report->atomic = !inplace;
 		ret = inplace ? finish_inplace(job) : commit(job, &a, d, st);

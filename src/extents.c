@@ -25,7 +25,7 @@ extent_next(int fd, off_t end, off_t *pos, off_t *len)
 
 	if (*pos >= end)
 		return 0;
-	data = lseek(fd, *pos, SEEK_DATA);
+	data = RETRY(lseek(fd, *pos, SEEK_DATA));
 	if (data < 0) {
 		if (errno == ENXIO) /* only hole from *pos to EOF */
 			return 0;
@@ -34,7 +34,7 @@ extent_next(int fd, off_t end, off_t *pos, off_t *len)
 		data = *pos; /* no SEEK_DATA here: all data */
 		hole = end;
 	} else {
-		hole = lseek(fd, data, SEEK_HOLE);
+		hole = RETRY(lseek(fd, data, SEEK_HOLE));
 		if (hole < 0)
 			return errno == ENXIO ? 0 : -errno;
 	}
@@ -98,7 +98,7 @@ block_at(struct extents *x, off_t off, off_t limit, size_t *n, int *err)
 		if (limit - off < (off_t)want)
 			want = (size_t)(limit - off);
 		do {
-			got = pread(x->fd, x->buf, want, off);
+			got = RETRY(pread(x->fd, x->buf, want, off));
 		} while (got < 0 && errno == EINTR);
 		if (got < 0)
 			*err = -errno;

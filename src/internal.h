@@ -38,13 +38,29 @@ struct mapcp_job {
 	const char *note; /* an engine's words on its last failure */
 };
 
+/*
+ * EINTR and EAGAIN are never failures. RETRY(call) makes a call that
+ * returned -1 again while errno is one of them; again() pauses a
+ * millisecond after EAGAIN, so that a busy resource is not spun on.
+ */
+#define RETRY(call)                                                            \
+	__extension__({                                                        \
+		__typeof__(call) retry_ret_;                                   \
+		while ((retry_ret_ = (call)) == -1 && again())                 \
+			;                                                      \
+		retry_ret_;                                                    \
+	})
+bool again(void);
+/* close(2); -1 only for an error that means data was not written. */
+int close_checked(int fd);
+
 /* Give DEST the source's size, once. 0, or -1 with errno set. */
 static inline int
 job_size_dest(struct mapcp_job *job)
 {
 	if (job->sized)
 		return 0;
-	if (ftruncate(job->dst_fd, job->size) < 0)
+	if (RETRY(ftruncate(job->dst_fd, job->size)) < 0)
 		return -1;
 	job->sized = true;
 	return 0;
@@ -202,6 +218,11 @@ struct atomic {
 	char tmpname[256]; /* its name, or "" for an unnamed O_TMPFILE */
 	bool existed;      /* DEST existed when we looked */
 	mode_t mode;       /* the temporary's mode, or (mode_t)-1 if unknown */
+	enum {             /* how the copy took DEST's place, to undo it */
+		PLACED_NEW,       /* DEST did not exist: unlink to undo */
+		PLACED_EXCHANGED, /* tmpname holds the old DEST now */
+		PLACED_REPLACED,  /* the old DEST is gone */
+	} how;
 };
 
 /*

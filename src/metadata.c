@@ -70,7 +70,7 @@ copy_xattrs(int src, int dst)
 		if (n < 0)
 			ret = not_permitted((int)-n) || n == -ENODATA ? 0
 								      : (int)n;
-		else if (fsetxattr(dst, name, value, (size_t)n, 0) < 0 &&
+		else if (RETRY(fsetxattr(dst, name, value, (size_t)n, 0)) < 0 &&
 			 !not_permitted(errno))
 			ret = -errno;
 	}
@@ -89,10 +89,10 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 	int ret;
 
 	if (p & MAPCP_PRESERVE_OWNERSHIP) {
-		if (fchown(fd, st->st_uid, st->st_gid) == 0)
+		if (RETRY(fchown(fd, st->st_uid, st->st_gid)) == 0)
 			owner_kept = true;
 		else if (errno == EPERM) /* not root: the group, if we may */
-			(void)fchown(fd, (uid_t)-1, st->st_gid);
+			(void)RETRY(fchown(fd, (uid_t)-1, st->st_gid));
 		else
 			return fail(job, "ownership", errno);
 	}
@@ -104,12 +104,12 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 		if (!owner_kept) /* set-id bits only for their own owner */
 			mode &= ~(mode_t)(S_ISUID | S_ISGID);
 	}
-	if (mode != job->dst_mode && fchmod(fd, mode) < 0) /* not made so */
+	if (mode != job->dst_mode && RETRY(fchmod(fd, mode)) < 0) /* not made so */
 		return job_fail(job, MAPCP_STEP_META, errno);
 	if (p & MAPCP_PRESERVE_TIMESTAMPS) {
 		struct timespec ts[2] = { st->st_atim, st->st_mtim };
 
-		if (futimens(fd, ts) < 0)
+		if (RETRY(futimens(fd, ts)) < 0)
 			return fail(job, "timestamps", errno);
 	}
 	return 0;
@@ -122,14 +122,14 @@ meta_apply_link(struct mapcp_job *job, int dirfd, const char *name,
 	unsigned int p = job->opts->preserve;
 
 	if ((p & MAPCP_PRESERVE_OWNERSHIP) &&
-	    fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) <
+	    RETRY(fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW)) <
 		    0 &&
 	    errno != EPERM)
 		return fail(job, "ownership", errno);
 	if (p & MAPCP_PRESERVE_TIMESTAMPS) {
 		struct timespec ts[2] = { st->st_atim, st->st_mtim };
 
-		if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 &&
+		if (RETRY(utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW)) < 0 &&
 		    !not_permitted(errno))
 			return fail(job, "timestamps", errno);
 	}

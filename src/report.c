@@ -3,13 +3,17 @@
  * wording where cp has one, the size parser for --window and --buffer,
  * and the defaults.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <wchar.h>
+#include <wctype.h>
 
 #include "internal.h"
 
@@ -26,6 +30,151 @@ mapcp_opts_init(struct mapcp_opts *opts)
 	opts->umask = umask(022);
 	umask(opts->umask);
 	process_umask = opts->umask;
+}
+
+/*
+ * Names are quoted as GNU cp quotes them (gnulib's shell-escape-always
+ * style), so that every message stays on one line and a name can be
+ * pasted back into a shell: 'a b', "it's", 'a'$'\n''b', 'x'$'\377'.
+ * Whether a character prints as itself is the locale's (LC_CTYPE) call,
+ * as in cp.
+ */
+
+/* Bytes written so far, and the room for them. */
+struct quoted {
+	char *buf;
+	size_t size, len;
+};
+
+static void
+put(struct quoted *q, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++, q->len++)
+		if (q->len + 1 < q->size)
+			q->buf[q->len] = s[i];
+}
+
+/*
+ * Does the character at s (n bytes left) print as itself? *len is its
+ * length: 1 for an invalid byte, escaped alone; the rest of s for an
+ * incomplete sequence at the end, escaped whole.
+ */
+static bool
+printable_at(const char *s, size_t n, size_t *len)
+{
+	unsigned char c = (unsigned char)*s;
+	mbstate_t state;
+	wchar_t w;
+	size_t k;
+
+	*len = 1;
+	if (c < 0x80)
+		return c >= 0x20 && c < 0x7f;
+	if (MB_CUR_MAX == 1)
+		return isprint(c) != 0;
+	memset(&state, 0, sizeof(state));
+	k = mbrtowc(&w, s, n, &state);
+	if (k == (size_t)-1 || k == 0)
+		return false;
+	if (k == (size_t)-2) {
+		*len = n;
+		return false;
+	}
+	*len = k;
+	return iswprint((wint_t)w) != 0;
+}
+
+/* May the character c, at i of n bytes, stand as itself in "..."? */
+static bool
+double_quote_safe(unsigned char c, size_t i, size_t n, bool printable)
+{
+	if (c >= 0x80)
+		return printable;
+	if (c == '#' || c == '~')
+		return i == 0;
+	if (c == '{' || c == '}')
+		return n == 1;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || strchr(" %+,-./:@]_'", c) != NULL;
+}
+
+/* The letter of a C escape for c, or 0. */
+static char
+escape_letter(unsigned char c)
+{
+	static const char from[] = "\a\b\f\n\r\t\v", to[] = "abfnrtv";
+	const char *p = c ? strchr(from, c) : NULL;
+
+	return p ? to[p - from] : 0;
+}
+
+size_t
+mapcp_quote(char *buf, size_t size, const char *name)
+{
+	struct quoted q = { buf, size, 0 };
+	size_t n = name ? strlen(name) : 0, len;
+	bool apostrophe = false, double_ok = true, escaping = false;
+
+	name = name ? name : "";
+	for (size_t i = 0; i < n; i += len) {
+		bool printable = printable_at(name + i, n - i, &len);
+
+		apostrophe |= name[i] == '\'';
+		double_ok &=
+			printable && double_quote_safe((unsigned char)name[i],
+						       i, n, printable);
+	}
+	if (apostrophe && double_ok) { /* "it's": nothing else to escape */
+		put(&q, "\"", 1);
+		put(&q, name, n);
+		put(&q, "\"", 1);
+	} else {
+		put(&q, "'", 1);
+		for (size_t i = 0; i < n; i += len) {
+			unsigned char c = (unsigned char)name[i];
+			bool printable = printable_at(name + i, n - i, &len);
+			char letter = escape_letter(c), esc[5];
+
+			if (!printable) {
+				if (!escaping)
+					put(&q, "'$'", 3);
+				escaping = true;
+				if (letter != 0) /* a control character */
+					put(&q, (char[]){ '\\', letter }, 2);
+				for (size_t k = 0; k < len && letter == 0;
+				     k++) {
+					snprintf(esc, sizeof(esc), "\\%03o",
+						 (unsigned char)name[i + k]);
+					put(&q, esc, 4);
+				}
+				continue;
+			}
+			if (c == '\'') {
+				put(&q, "'\\''", 4);
+			} else {
+				if (escaping)
+					put(&q, "''", 2);
+				put(&q, name + i, len);
+			}
+			escaping = false;
+		}
+		put(&q, "'", 1);
+	}
+	if (size > 0)
+		buf[q.len < size ? q.len : size - 1] = '\0';
+	return q.len;
+}
+
+/* name quoted, malloc'd; NULL without memory. */
+static char *
+quote_alloc(const char *name)
+{
+	size_t n = mapcp_quote(NULL, 0, name) + 1;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		mapcp_quote(p, n, name);
+	return p;
 }
 
 /*
@@ -70,59 +219,73 @@ static const struct {
 char *
 mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 {
-	const char *s = r->src, *d = r->dst, *e = strerror(r->err);
+	char *qs = quote_alloc(r->src), *qd = quote_alloc(r->dst);
+	const char *s = qs ? qs : "'?'", *d = qd ? qd : "'?'";
+	const char *e = strerror(r->err);
 	unsigned int step = (unsigned int)r->step;
 
 	if (r->step == MAPCP_STEP_SAME_FILE)
-		snprintf(buf, size, "'%s' and '%s' are the same file", s, d);
+		snprintf(buf, size, "%s and %s are the same file", s, d);
 	else if (r->step == MAPCP_STEP_COPY)
-		snprintf(buf, size, "error copying '%s' to '%s': %s", s, d, e);
+		snprintf(buf, size, "error copying %s to %s: %s", s, d, e);
 	else if (r->step == MAPCP_STEP_CLONE)
-		snprintf(buf, size, "failed to clone '%s' from '%s': %s", d, s,
-			 e);
+		snprintf(buf, size, "failed to clone %s from %s: %s", d, s, e);
 	else if (r->step == MAPCP_STEP_VERIFY && r->err == EIO)
 		snprintf(buf, size,
-			 "'%s' read back differs from '%s' (xxh3-128): the "
+			 "%s read back differs from %s (xxh3-128): the "
 			 "copy was discarded",
 			 d, s);
 	else if (r->step == MAPCP_STEP_VERIFY)
-		snprintf(buf, size, "cannot read back '%s' to verify it: %s", d,
+		snprintf(buf, size, "cannot read back %s to verify it: %s", d,
 			 e);
 	else if (r->step == MAPCP_STEP_INTO_SELF)
 		snprintf(buf, size,
-			 "cannot copy a directory, '%s', into itself, '%s'", s,
-			 d);
+			 "cannot copy a directory, %s, into itself, %s", s, d);
 	else if (r->step == MAPCP_STEP_NOT_DIR)
 		snprintf(buf, size,
-			 "cannot overwrite non-directory '%s' with directory "
-			 "'%s'",
+			 "cannot overwrite non-directory %s with directory "
+			 "%s",
 			 d, s);
 	else if (r->step == MAPCP_STEP_LINK)
-		snprintf(buf, size, "cannot create hard link '%s' to '%s': %s",
-			 d, s, e);
+		snprintf(buf, size, "cannot create hard link %s to %s: %s", d,
+			 s, e);
+	else if (r->step == MAPCP_STEP_THROUGH_NEW_LINK)
+		snprintf(buf, size,
+			 "will not copy %s through just-created symlink %s", s,
+			 d);
+	else if (r->step == MAPCP_STEP_OVER_NEW)
+		snprintf(buf, size,
+			 "will not overwrite just-created %s with %s", d, s);
 	else if (r->step == MAPCP_STEP_PRESERVE)
-		snprintf(buf, size, "cannot preserve %s of '%s': %s",
+		snprintf(buf, size, "cannot preserve %s of %s: %s",
 			 r->note ? r->note : "attributes", d, e);
+	else if (r->step == MAPCP_STEP_CHANGED && r->size_now == r->size)
+		snprintf(buf, size,
+			 "%s changed during the copy (written to while "
+			 "being read)",
+			 s);
 	else if (r->step == MAPCP_STEP_CHANGED && r->size_now >= 0)
 		snprintf(buf, size,
-			 "'%s' changed size during the copy "
+			 "%s changed size during the copy "
 			 "(%jd bytes when opened, %jd now)",
 			 s, (intmax_t)r->size, (intmax_t)r->size_now);
 	else if (r->step == MAPCP_STEP_CHANGED)
-		snprintf(buf, size, "'%s' changed size during the copy", s);
+		snprintf(buf, size, "%s changed size during the copy", s);
 	else if (step < sizeof(words) / sizeof(words[0]) &&
 		 words[step].before != NULL)
-		snprintf(buf, size, "%s'%s'%s%s%s", words[step].before,
+		snprintf(buf, size, "%s%s%s%s%s", words[step].before,
 			 words[step].dst ? d : s, words[step].after,
 			 words[step].with_err ? ": " : "",
 			 words[step].with_err ? e : "");
 	else
-		snprintf(buf, size, "cannot copy '%s' to '%s': %s", s, d, e);
+		snprintf(buf, size, "cannot copy %s to %s: %s", s, d, e);
 	if (r->note != NULL && r->step != MAPCP_STEP_PRESERVE) {
 		size_t n = strlen(buf);
 
 		snprintf(buf + n, size - n, " (%s)", r->note);
 	}
+	free(qs);
+	free(qd);
 	return buf;
 }
 
@@ -158,9 +321,12 @@ mapcp_parse_size(const char *s, size_t *out)
 	if (*p < '0' || *p > '9')
 		return -EINVAL;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (value > (UINT64_MAX - 9) / 10)
+		uint64_t digit = (uint64_t)(*p - '0');
+
+		/* Not (UINT64_MAX - 9) / 10: 18446744073709551615 fits. */
+		if (value > (UINT64_MAX - digit) / 10)
 			return -ERANGE;
-		value = value * 10 + (uint64_t)(*p - '0');
+		value = value * 10 + digit;
 	}
 	scale = suffix_scale(p);
 	if (scale == 0 || value == 0)

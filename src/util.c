@@ -42,6 +42,32 @@ write_all(int fd, const void *buf, size_t len, off_t off)
 	return (ssize_t)len;
 }
 
+bool
+again(void)
+{
+	if (errno == EINTR)
+		return true;
+	if (errno != EAGAIN)
+		return false;
+	(void)poll(NULL, 0, 1);
+	errno = EAGAIN;
+	return true;
+}
+
+/*
+ * close(2) always releases the descriptor on Linux; EINTR (and an EAGAIN
+ * nobody documents) only say the flush was interrupted, not that it
+ * failed, and the call must not be made again. Any other error is the
+ * filesystem reporting a write it could not do (NFS reports at close).
+ */
+int
+close_checked(int fd)
+{
+	if (close(fd) == 0 || errno == EINTR || errno == EAGAIN)
+		return 0;
+	return -1;
+}
+
 size_t
 page_size(void)
 {

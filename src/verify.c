@@ -20,7 +20,7 @@
 static off_t
 data_at(int fd, off_t pos, off_t end)
 {
-	off_t d = lseek(fd, pos, SEEK_DATA);
+	off_t d = RETRY(lseek(fd, pos, SEEK_DATA));
 
 	return d < 0 || d > end ? end : d;
 }
@@ -33,7 +33,7 @@ data_end(int fd, off_t pos, off_t end)
 
 	if (data_at(fd, pos, end) != pos)
 		return pos;
-	h = lseek(fd, pos, SEEK_HOLE);
+	h = RETRY(lseek(fd, pos, SEEK_HOLE));
 	return h < 0 || h > end ? end : h;
 }
 
@@ -43,7 +43,7 @@ digest_range(int fd, XXH3_state_t *s, unsigned char *buf, off_t off, off_t len)
 {
 	while (len > 0) {
 		size_t want = len < (off_t)PIECE ? (size_t)len : PIECE;
-		ssize_t n = pread(fd, buf, want, off);
+		ssize_t n = RETRY(pread(fd, buf, want, off));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -103,7 +103,7 @@ verify_copy(struct mapcp_job *job)
 		ret = job_fail(job, MAPCP_STEP_VERIFY, ENOMEM);
 		goto out;
 	}
-	if (fdatasync(job->dst_fd) < 0 && errno != EINVAL) {
+	if (RETRY(fdatasync(job->dst_fd)) < 0 && errno != EINVAL) {
 		ret = job_fail(job, MAPCP_STEP_SYNC, errno);
 		goto out;
 	}

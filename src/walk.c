@@ -342,7 +342,7 @@ open_parent(int fd, const char *rel, const char **base)
 		return -1;
 	for (char *c = strtok_r(path, "/", &save); c != NULL;
 	     c = strtok_r(NULL, "/", &save)) {
-		int next = openat(cur, c, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int next = RETRY(openat(cur, c, O_PATH | O_DIRECTORY | O_CLOEXEC));
 
 		if (cur != fd)
 			close(cur);
@@ -422,10 +422,10 @@ replace_entry(const struct mapcp_opts *o, const struct place *dst,
 	}
 	if (tries == 100)
 		return -EEXIST;
-	if (renameat(dst->dirfd, a.tmpname, dst->dirfd, dst->name) < 0) {
+	if (RETRY(renameat(dst->dirfd, a.tmpname, dst->dirfd, dst->name)) < 0) {
 		int err = errno;
 
-		unlinkat(dst->dirfd, a.tmpname, 0);
+		RETRY(unlinkat(dst->dirfd, a.tmpname, 0));
 		return -err;
 	}
 	return 0;
@@ -442,7 +442,7 @@ make_link(int fd, const char *name, const void *arg)
 {
 	const struct link_target *to = arg;
 
-	return linkat(to->dirfd, to->name, fd, name, 0);
+	return RETRY(linkat(to->dirfd, to->name, fd, name, 0));
 }
 
 /*
@@ -498,7 +498,7 @@ copy_linked(struct tree *t, struct dir *d, const char *name,
 static int
 make_symlink(int fd, const char *name, const void *target)
 {
-	return symlinkat(target, fd, name);
+	return RETRY(symlinkat(target, fd, name));
 }
 
 static int
@@ -506,7 +506,34 @@ make_node(int fd, const char *name, const void *arg)
 {
 	const struct stat *st = arg;
 
-	return mknodat(fd, name, st->st_mode & (S_IFMT | 0777), st->st_rdev);
+	return RETRY(mknodat(fd, name, st->st_mode & (S_IFMT | 0777), st->st_rdev));
+}
+
+/*
+ * cp's rule for an entry copied as itself (a symlink, a special file):
+ * DEST must be neither that entry, nor what the symlink points to, which
+ * the copy would replace with a link to itself and lose. Two different
+ * symlinks to one file are fine.
+ */
+static bool
+same_entry(const struct place *src, const struct place *dst,
+	   const struct stat *st)
+{
+	struct stat dl, s = *st, d;
+
+	if (dst->err ||
+	    fstatat(dst->dirfd, dst->name, &dl, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	if (dl.st_dev == st->st_dev && dl.st_ino == st->st_ino)
+		return true;
+	if (S_ISLNK(st->st_mode) && S_ISLNK(dl.st_mode))
+		return false;
+	d = dl;
+	if ((S_ISLNK(st->st_mode) &&
+	     fstatat(src->dirfd, src->name, &s, 0) < 0) ||
+	    (S_ISLNK(dl.st_mode) && fstatat(dst->dirfd, dst->name, &d, 0) < 0))
+		return false;
+	return s.st_dev == d.st_dev && s.st_ino == d.st_ino;
 }
 
 /* Recreate a symlink or a special file. */
@@ -519,6 +546,7 @@ copy_other(struct tree *t, const struct place *src, const struct place *dst,
 	struct mapcp_job job = { .opts = o,
 				  .report = &r,
 				  .dst_mode = (mode_t)-1 };
+	bool same = !(o->flags & MAPCP_NO_CLOBBER) && same_entry(src, dst, st);
 	int ret;
 
 	if (S_ISLNK(st->st_mode)) {
@@ -531,9 +559,15 @@ copy_other(struct tree *t, const struct place *src, const struct place *dst,
 			goto out;
 		}
 		target[n] = '\0';
-		ret = replace_entry(o, dst, st, &r, make_symlink, target);
-		if (ret < 0)
-			ret = fail(&r, MAPCP_STEP_SYMLINK, -ret);
+		if (same)
+			ret = fail(&r, MAPCP_STEP_SAME_FILE, EINVAL);
+		else if ((ret = replace_entry(o, dst, st, &r, make_symlink,
+					      target)) < 0)
+			/* EISDIR: rename(2) does not replace a directory */
+			ret = fail(&r,
+				   ret == -EISDIR ? MAPCP_STEP_DST_IS_DIR
+						  : MAPCP_STEP_SYMLINK,
+				   -ret);
 		else if (ret == 0)
 			ret = meta_apply_link(&job, dst->dirfd, dst->name, st);
 		goto out;
@@ -542,13 +576,17 @@ copy_other(struct tree *t, const struct place *src, const struct place *dst,
 		     S_ISFIFO(st->st_mode)   ? "FIFO"
 		     : S_ISSOCK(st->st_mode) ? "socket"
 					     : "device");
-	ret = replace_entry(o, dst, st, &r, make_node, st);
-	if (ret < 0) {
-		ret = fail(&r, MAPCP_STEP_SPECIAL, -ret);
+	if (same) {
+		ret = fail(&r, MAPCP_STEP_SAME_FILE, EINVAL);
+	} else if ((ret = replace_entry(o, dst, st, &r, make_node, st)) < 0) {
+		ret = fail(&r,
+			   ret == -EISDIR ? MAPCP_STEP_DST_IS_DIR
+					  : MAPCP_STEP_SPECIAL,
+			   -ret);
 	} else if (ret == 0 && o->preserve) {
 		ret = meta_apply_link(&job, dst->dirfd, dst->name, st);
 		if (ret == 0 && (o->preserve & MAPCP_PRESERVE_MODE) &&
-		    fchmodat(dst->dirfd, dst->name, st->st_mode & 07777, 0) < 0)
+		    RETRY(fchmodat(dst->dirfd, dst->name, st->st_mode & 07777, 0)) < 0)
 			ret = fail(&r, MAPCP_STEP_META, errno);
 	}
 out:
@@ -569,7 +607,7 @@ make_dir(const struct tree *t, int dirfd, const char *name, struct dir *d)
 	mode_t final = d->st.st_mode & 0777 & ~t->opts->umask;
 	bool at_once = !t->opts->preserve && (final & S_IRWXU) == S_IRWXU &&
 		       process_umask != (mode_t)-1;
-	int ret = mkdirat(dirfd, name, at_once ? final : 0700);
+	int ret = RETRY(mkdirat(dirfd, name, at_once ? final : 0700));
 
 	d->made = ret == 0;
 	d->made_mode = d->made && at_once ? final & ~process_umask
@@ -598,9 +636,9 @@ copy_subdir(struct tree *t, struct dir *parent, const char *name,
 		     d->dst_path ? d->dst_path : name, "directory");
 	if (d->src_path == NULL || d->dst_path == NULL || d->rel == NULL)
 		goto fail;
-	d->src_fd = openat(parent->src_fd, name,
+	d->src_fd = RETRY(openat(parent->src_fd, name,
 			   O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-				   (follows(t) ? 0 : O_NOFOLLOW));
+				   (follows(t) ? 0 : O_NOFOLLOW)));
 	if (d->src_fd < 0) {
 		ret = fail(&r, MAPCP_STEP_OPEN_SRC, errno);
 		goto fail;
@@ -621,8 +659,8 @@ copy_subdir(struct tree *t, struct dir *parent, const char *name,
 		}
 		d->dst_dev = dst.st_dev; /* maybe another filesystem's */
 	}
-	d->dst_fd = openat(parent->dst_fd, name,
-			   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->dst_fd = RETRY(openat(parent->dst_fd, name,
+			   O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	if (d->dst_fd < 0) {
 		ret = fail(&r, MAPCP_STEP_MKDIR, errno);
 		goto fail;
@@ -636,6 +674,13 @@ copy_subdir(struct tree *t, struct dir *parent, const char *name,
 	unref(d);
 	return;
 fail:
+	if (d == NULL) {
+		entry_report(&r, name, name, "directory");
+		fail(&r, MAPCP_STEP_MKDIR, ENOMEM);
+	}
+	progress_done(t->opts);
+	/* The report names d's paths: emitted before they are freed. */
+	emit(t, &r, ret < 0 ? ret : -EIO);
 	if (d != NULL) {
 		if (d->src_fd >= 0)
 			close(d->src_fd);
@@ -643,12 +688,7 @@ fail:
 		free(d->dst_path);
 		free(d->rel);
 		free(d);
-	} else {
-		entry_report(&r, name, name, "directory");
-		fail(&r, MAPCP_STEP_MKDIR, ENOMEM);
 	}
-	progress_done(t->opts);
-	emit(t, &r, ret < 0 ? ret : -EIO);
 }
 
 /* One entry of directory d. */
@@ -714,7 +754,7 @@ read_dir(int fd, struct entry **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	while ((len = getdents64(fd, buf, sizeof(buf))) > 0) {
+	while ((len = RETRY(getdents64(fd, buf, sizeof(buf)))) > 0) {
 		for (ssize_t off = 0; off < len;) {
 			const struct dirent64 *e = (const void *)(buf + off);
 
@@ -780,7 +820,7 @@ walk(struct tree *t, struct dir *d)
 static bool
 inside(int dirfd, const struct stat *src)
 {
-	int fd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = RETRY(openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
 	bool found = false;
 
 	while (fd >= 0 && !found) {
@@ -790,7 +830,7 @@ inside(int dirfd, const struct stat *src)
 		if (fstat(fd, &st) < 0)
 			break;
 		found = st.st_dev == src->st_dev && st.st_ino == src->st_ino;
-		next = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		next = RETRY(openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
 		close(fd);
 		fd = next;
 		if (fd >= 0 && fstat(fd, &up) == 0 && up.st_dev == st.st_dev &&
@@ -800,6 +840,32 @@ inside(int dirfd, const struct stat *src)
 	if (fd >= 0)
 		close(fd);
 	return found;
+}
+
+/*
+ * A tree's DEST must be neither the source directory (cp: "'a' and 'b'
+ * are the same file") nor inside it. An existing DEST is looked at
+ * itself, so that a/b/.. is a's parent, not a/b's child; a new one
+ * through its directory.
+ */
+static int
+check_top(const struct place *dst, const struct stat *src,
+	  struct mapcp_report *r)
+{
+	int fd = RETRY(openat(dst->dirfd, dst->name,
+			      O_PATH | O_DIRECTORY | O_CLOEXEC));
+	struct stat st;
+	bool in;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == src->st_dev &&
+	    st.st_ino == src->st_ino) {
+		close(fd);
+		return fail(r, MAPCP_STEP_SAME_FILE, EINVAL);
+	}
+	in = inside(fd >= 0 ? fd : dst->dirfd, src);
+	if (fd >= 0)
+		close(fd);
+	return in ? fail(r, MAPCP_STEP_INTO_SELF, EINVAL) : 0;
 }
 
 /* Descriptors: a deep tree keeps two open per level. Ask for all we may. */
@@ -834,20 +900,20 @@ copy_top_dir(struct tree *t, const char *src, const struct place *dst,
 	*d = root;
 	d->src_path = strdup(src);
 	d->dst_path = strdup(dst->path);
-	d->src_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->src_fd = RETRY(open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	ret = d->src_fd < 0 ? fail(&r, MAPCP_STEP_OPEN_SRC, errno) : 0;
 	if (ret == 0 && dst->err)
 		ret = fail(&r, MAPCP_STEP_MKDIR, dst->err);
-	if (ret == 0 && inside(dst->dirfd, st))
-		ret = fail(&r, MAPCP_STEP_INTO_SELF, EINVAL);
+	if (ret == 0)
+		ret = check_top(dst, st, &r);
 	if (ret == 0) {
 		if (make_dir(t, dst->dirfd, dst->name, d) < 0 &&
 		    errno != EEXIST)
 			ret = fail(&r, MAPCP_STEP_MKDIR, errno);
 	}
 	if (ret == 0) {
-		d->dst_fd = openat(dst->dirfd, dst->name,
-				   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		d->dst_fd = RETRY(openat(dst->dirfd, dst->name,
+				   O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 		if (d->dst_fd < 0)
 			ret = fail(&r,
 				   errno == ENOTDIR ? MAPCP_STEP_NOT_DIR
@@ -955,10 +1021,10 @@ scan_dir(int fd, struct mapcp_progress *p, bool follow)
 				p->total_bytes +=
 					(unsigned long long)st.st_size;
 			if (S_ISDIR(st.st_mode)) {
-				int sub = openat(
+				int sub = RETRY(openat(
 					fd, entries[i].name,
 					O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-						(follow ? 0 : O_NOFOLLOW));
+						(follow ? 0 : O_NOFOLLOW)));
 
 				if (sub >= 0) {
 					scan_dir(sub, p, follow);
@@ -991,7 +1057,7 @@ mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
 			p->total_bytes += (unsigned long long)st.st_size;
 		if (!S_ISDIR(st.st_mode) || !recursive)
 			continue;
-		fd = open(srcs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = RETRY(open(srcs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 		if (fd >= 0) {
 			scan_dir(fd, p, opts->deref == MAPCP_DEREF_ALWAYS);
 			close(fd);

@@ -5,6 +5,7 @@
  * maps both files whole and needs RSS of twice the file size.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
 #include <sys/stat.h>
@@ -25,18 +26,23 @@
 void
 window_at(const struct mapcp_job *job, off_t pos, off_t end, struct window *w)
 {
-	off_t pg = (off_t)page_size();
-	off_t size = (off_t)job->opts->window;
-	off_t limit;
+	/*
+	 * Unsigned, the window at most INT64_MAX: base + size cannot wrap
+	 * whatever --window says (as off_t, a window of 2^63 was negative).
+	 */
+	uint64_t pg = page_size();
+	uint64_t size = job->opts->window < INT64_MAX ? job->opts->window
+						      : INT64_MAX;
+	uint64_t base = (uint64_t)pos - (uint64_t)pos % pg; /* mmap's rule */
+	uint64_t limit = base + size;
 
-	w->base = pos - pos % pg; /* mmap offsets are page-aligned */
-	limit = w->base + size;
-	if (size >= FOLIO_MAX)
-		limit -= limit % FOLIO_MAX;
-	if (limit > end)
-		limit = end;
+	if (size >= (uint64_t)FOLIO_MAX)
+		limit -= limit % (uint64_t)FOLIO_MAX;
+	if (limit > (uint64_t)end)
+		limit = (uint64_t)end;
+	w->base = (off_t)base;
 	w->delta = (size_t)(pos - w->base);
-	w->len = (size_t)(limit - w->base);
+	w->len = (size_t)(limit - base);
 	w->n = w->len - w->delta;
 }
 
@@ -45,8 +51,11 @@ window_map(struct mapcp_job *job, const struct window *w, bool dst)
 {
 	int fd = dst ? job->dst_fd : job->src_fd;
 	int prot = dst ? PROT_READ | PROT_WRITE : PROT_READ;
-	void *p = mmap(NULL, w->len, prot, MAP_SHARED, fd, w->base);
+	void *p;
 
+	do
+		p = mmap(NULL, w->len, prot, MAP_SHARED, fd, w->base);
+	while (p == MAP_FAILED && again());
 	if (p == MAP_FAILED) {
 		job_fail(job, dst ? MAPCP_STEP_MAP_DST : MAPCP_STEP_MAP_SRC,
 			 errno);
@@ -83,10 +92,17 @@ window_notify(struct mapcp_job *job, const struct window *w, const void *src,
 int
 window_dst_error(const struct mapcp_job *job)
 {
+	uintmax_t left = (uintmax_t)(job->size - job->copied), room;
 	struct statfs sf;
 
-	/* A write fault says nothing of its cause; a full disk is the usual. */
-	if (fstatfs(job->dst_fd, &sf) == 0 && sf.f_bavail == 0)
-		return ENOSPC;
-	return EIO;
+	/*
+	 * A write fault says nothing of its cause; a full disk is the usual.
+	 * Not only f_bavail == 0: a block that needs index blocks too (ext2,
+	 * ext4 without extents) fails with one or two blocks still free. So
+	 * too little room for what is left of the copy is a full disk.
+	 */
+	if (fstatfs(job->dst_fd, &sf) < 0)
+		return EIO;
+	room = (uintmax_t)sf.f_bavail * (uintmax_t)sf.f_bsize;
+	return room < left + (uintmax_t)sf.f_bsize ? ENOSPC : EIO;
 }

@@ -4,9 +4,10 @@
 #
 #   tests/run.sh LABEL BINDIR TESTDIR [LABEL BINDIR TESTDIR]...
 #
-# BINDIR holds mapcp and mmap_cp, TESTDIR the cmocka programs and the
-# sparsecmp tool. Every program runs under a timeout and speaks TAP; a
-# program that dies before reporting all it planned counts as a failure.
+# BINDIR holds mapcp and mmap_cp, TESTDIR the cmocka programs, the fuzz
+# targets built to replay their corpora (tests/fuzz/) and the sparsecmp
+# tool. Every program runs under a timeout and speaks TAP; a program that
+# dies before reporting all it planned counts as a failure.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -54,6 +55,14 @@ while [ $# -ge 3 ]; do
 	for t in "$tests"/test_*; do
 		case $t in *.d) continue ;; esac
 		CMOCKA_MESSAGE_OUTPUT=TAP run_tap "$label" "$(basename "$t")" "$t"
+	done
+	# Fuzz targets, replayed over their corpora: one result per input.
+	for t in "$tests"/fuzz_*; do
+		case $t in *.d) continue ;; esac
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		run_tap "$label" "$name corpus" tests/fuzz/tap.sh "$t" \
+			"tests/fuzz/corpus/${name#fuzz_}"
 	done
 	MAPCP_BIN=$bin MAPCP_TESTS=$tests \
 		run_tap "$label" "cli (bats)" bats --tap tests/cli

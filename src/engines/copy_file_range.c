@@ -21,8 +21,8 @@ cfr_copy(struct mapcp_job *job, off_t off, off_t len)
 
 	while (in < end) {
 		size_t want = (size_t)(end - in < CHUNK ? end - in : CHUNK);
-		ssize_t n = copy_file_range(job->src_fd, &in, job->dst_fd, &out,
-					    want, 0);
+		ssize_t n = RETRY(copy_file_range(job->src_fd, &in, job->dst_fd, &out,
+					    want, 0));
 
 		if (n < 0) {
 			if (errno == EINTR)

@@ -183,12 +183,25 @@ queue(struct ring *r, const struct mapcp_job *job, unsigned int i, bool write)
 	r->inflight++;
 }
 
+/* EINTR and EAGAIN in a completion are not failures: ask again. */
+static bool
+requeued(struct ring *r, const struct mapcp_job *job, unsigned int i,
+	 bool write, int res)
+{
+	if ((res != -EINTR && res != -EAGAIN) || r->error != 0)
+		return false;
+	queue(r, job, i, write);
+	return true;
+}
+
 /* A read completed: read the rest, or write what was read. 0 or -errno. */
 static int
 read_done(struct ring *r, struct mapcp_job *job, unsigned int i, int res)
 {
 	struct slot *s = &r->slots[i];
 
+	if (requeued(r, job, i, false, res))
+		return 0;
 	if (res <= 0 || r->error != 0)
 		r->free[r->nfree++] = i;
 	if (res < 0)
@@ -211,6 +224,8 @@ write_done(struct ring *r, struct mapcp_job *job, unsigned int i, int res)
 {
 	struct slot *s = &r->slots[i];
 
+	if (requeued(r, job, i, true, res))
+		return 0;
 	if (res > 0)
 		s->sent += (unsigned int)res;
 	if (res > 0 && s->sent < s->len && r->error == 0) {

@@ -26,7 +26,7 @@ reserve(struct mapcp_job *job, off_t off, off_t len)
 	/* A dense file's DEST has no size yet: mapping it needs one. */
 	if (job_size_dest(job) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
-	if (fallocate(job->dst_fd, 0, off, len) == 0)
+	if (RETRY(fallocate(job->dst_fd, 0, off, len)) == 0)
 		return 0;
 	if (errno == EOPNOTSUPP || errno == ENOSYS)
 		return 0;

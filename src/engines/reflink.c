@@ -21,7 +21,7 @@ reflink_copy(struct mapcp_job *job, off_t off, off_t len)
 	int ret;
 
 	if (off == 0 && len == job->size) {
-		ret = ioctl(job->dst_fd, FICLONE, job->src_fd);
+		ret = RETRY(ioctl(job->dst_fd, FICLONE, job->src_fd));
 	} else {
 		/*
 		 * Ranges must be block-aligned, but for one ending at EOF.
@@ -35,7 +35,7 @@ reflink_copy(struct mapcp_job *job, off_t off, off_t len)
 		r.src_offset = (__u64)start;
 		r.src_length = (__u64)(end - start);
 		r.dest_offset = (__u64)start;
-		ret = ioctl(job->dst_fd, FICLONERANGE, &r);
+		ret = RETRY(ioctl(job->dst_fd, FICLONERANGE, &r));
 	}
 	if (ret < 0) {
 		int err = errno == ENOTTY ? EOPNOTSUPP

@@ -98,7 +98,7 @@ put(struct mapcp_job *job, const unsigned char *p, size_t n)
 				piece += b;
 		}
 		if (zero) {
-			if (lseek(job->dst_fd, (off_t)piece, SEEK_CUR) < 0)
+			if (RETRY(lseek(job->dst_fd, (off_t)piece, SEEK_CUR)) < 0)
 				return job_fail(job, MAPCP_STEP_WRITE, errno);
 		} else if ((w = write_all(job->dst_fd, p, piece, -1)) < 0) {
 			return job_fail(job, MAPCP_STEP_WRITE, (int)-w);

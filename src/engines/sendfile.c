@@ -17,12 +17,12 @@ sendfile_copy(struct mapcp_job *job, off_t off, off_t len)
 {
 	off_t in = off, end = off + len;
 
-	if (lseek(job->dst_fd, off, SEEK_SET) < 0)
+	if (RETRY(lseek(job->dst_fd, off, SEEK_SET)) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	while (in < end) {
 		size_t want =
 			end - in < (off_t)CHUNK ? (size_t)(end - in) : CHUNK;
-		ssize_t n = sendfile(job->dst_fd, job->src_fd, &in, want);
+		ssize_t n = RETRY(sendfile(job->dst_fd, job->src_fd, &in, want));
 
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)

@@ -56,7 +56,7 @@ static int
 drain(struct mapcp_job *job, struct pipe *p, off_t *out, size_t n)
 {
 	while (n > 0) {
-		ssize_t m = splice(p->rd, NULL, job->dst_fd, out, n, 0);
+		ssize_t m = RETRY(splice(p->rd, NULL, job->dst_fd, out, n, 0));
 
 		if (m < 0 && errno == EINTR)
 			continue;
@@ -78,7 +78,7 @@ splice_copy(struct mapcp_job *job, off_t off, off_t len)
 	while (in < end) {
 		size_t want = end - in < (off_t)p->size ? (size_t)(end - in)
 							: p->size;
-		ssize_t n = splice(job->src_fd, &in, p->wr, NULL, want, 0);
+		ssize_t n = RETRY(splice(job->src_fd, &in, p->wr, NULL, want, 0));
 		int ret;
 
 		if (n < 0) {

@@ -80,6 +80,17 @@ change_during_copy() {
 	done
 }
 
+@test "a source written over in place under the copy (same size) is noticed" {
+	for e in mmap mmap-write; do
+		rm -f src dst dst.ref ctl out err
+		change_during_copy "$e" "head -c 4096 /dev/urandom | dd of=src bs=4096 seek=200 conv=notrunc status=none"
+		[ "$status" -eq 1 ]
+		[ "$(cat err)" = "mapcp: 'src' changed during the copy (written to while being read)" ]
+		cmp dst dst.ref
+		[ "$(entries)" -eq 6 ] # src dst dst.ref ctl out err
+	done
+}
+
 @test "non-mappable sources are streamed through rw, whatever the engine" {
 	run "$MAPCP" --debug -e mmap /proc/self/status st
 	[ "$status" -eq 0 ]

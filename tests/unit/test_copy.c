@@ -293,6 +293,62 @@ test_source_shrinks_racing(void **state)
 		      outcome[0], outcome[1]);
 }
 
+/*
+ * -i's question comes after the source is opened and looked at, before a
+ * byte is copied: a hook to change the source at that moment, with every
+ * engine. Written over in place (same size, a new mtime) or cut to 0
+ * bytes (the in-kernel engines then read nothing at all, which alone
+ * would pass for a /proc-like file), it is a changed source either way.
+ */
+static bool
+overwrite_on_ask(const char *dst, void *arg)
+{
+	(void)dst;
+	write_pattern_at(arg, 1 * MiB, 4096, 12);
+	return true;
+}
+
+static bool
+empty_on_ask(const char *dst, void *arg)
+{
+	(void)dst;
+	assert_int_equal(truncate(arg, 0), 0);
+	return true;
+}
+
+static void
+test_source_changes_before_copy(void **state)
+{
+	/* An old mtime, so that any write, however soon, gives a new one. */
+	const struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	mapcp_ask_fn *const hooks[2] = { &overwrite_on_ask, &empty_on_ask };
+	char src[PATH_MAX];
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s", path_in("src"));
+	for (size_t e = 0; e < NENGINES; e++) {
+		for (size_t h = 0; h < 2; h++) {
+			struct mapcp_opts o = test_opts(engines[e]);
+			struct before b;
+
+			o.flags |= MAPCP_INTERACTIVE;
+			o.ask = hooks[h];
+			o.ask_arg = src;
+			make_file(src, (size_t)(3 * MiB), 11);
+			assert_int_equal(utimensat(AT_FDCWD, src, old, 0), 0);
+			remember(&b);
+			if (copy("src", "dst", &o) != -EIO ||
+			    report.step != MAPCP_STEP_CHANGED)
+				fail_msg("%s, hook %zu: %d, step %d",
+					 engines[e], h, report.err,
+					 (int)report.step);
+			assert_int_equal(report.size, 3 * MiB);
+			assert_int_equal(report.size_now, h == 0 ? 3 * MiB : 0);
+			assert_untouched(&b);
+		}
+	}
+}
+
 static void *
 feed_fifo(void *arg)
 {
@@ -656,6 +712,7 @@ main(void)
 		T(test_fails_midway),
 		T(test_source_changes),
 		T(test_source_shrinks_racing),
+		T(test_source_changes_before_copy),
 		T(test_streams),
 		T(test_permissions),
 		T(test_inplace_and_no_clobber),

@@ -2,6 +2,8 @@
  * Unit tests for report.c: the size parser behind --window and --buffer,
  * the one-line messages, and the engine names --help lists.
  */
+#include <locale.h>
+
 #include "helpers.h"
 
 static void
@@ -85,6 +87,10 @@ test_messages(void **state)
 	assert_string_equal(mapcp_report_error(&r, buf, sizeof(buf)),
 			    "'a' changed size during the copy "
 			    "(100 bytes when opened, 50 now)");
+	r.size_now = 100; /* written over in place: its mtime said so */
+	assert_string_equal(mapcp_report_error(&r, buf, sizeof(buf)),
+			    "'a' changed during the copy "
+			    "(written to while being read)");
 	/* Every step has words of its own, and none ends with a period. */
 	for (int s = MAPCP_STEP_STAT_SRC; s <= MAPCP_STEP_CLONE; s++) {
 		r.step = (enum mapcp_step)s;
@@ -93,6 +99,53 @@ test_messages(void **state)
 		assert_true(buf[strlen(buf) - 1] != '.');
 		assert_null(strchr(buf, '\n'));
 	}
+}
+
+/* Names are quoted as GNU cp quotes them: one line, pasteable to a shell. */
+static void
+test_quote(void **state)
+{
+	static const struct {
+		const char *name, *c, *utf8; /* in the C locale, in C.UTF-8 */
+	} cases[] = {
+		{ "a", "'a'", "'a'" },
+		{ "", "''", "''" },
+		{ "a b", "'a b'", "'a b'" },
+		{ "-n", "'-n'", "'-n'" },
+		{ "it's", "\"it's\"", "\"it's\"" },
+		{ "it's $x", "'it'\\''s $x'", "'it'\\''s $x'" },
+		{ "a\nb", "'a'$'\\n''b'", "'a'$'\\n''b'" },
+		{ "\n", "''$'\\n'", "''$'\\n'" },
+		{ "t\tx\x1b", "'t'$'\\t''x'$'\\033'", "'t'$'\\t''x'$'\\033'" },
+		{ "bad\xff\xfe", "'bad'$'\\377\\376'", "'bad'$'\\377\\376'" },
+		{ "\xc3\xa9t\xc3\xa9", "''$'\\303\\251''t'$'\\303\\251'",
+		  "'\xc3\xa9t\xc3\xa9'" },
+		{ "cut\xe2\x82", "'cut'$'\\342\\202'", "'cut'$'\\342\\202'" },
+		{ "it's\n", "'it'\\''s'$'\\n'", "'it'\\''s'$'\\n'" },
+	};
+	char buf[64];
+
+	(void)state;
+	for (int utf8 = 0; utf8 <= 1; utf8++) {
+		if (setlocale(LC_CTYPE, utf8 ? "C.UTF-8" : "C") == NULL)
+			skip();
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const char *want = utf8 ? cases[i].utf8 : cases[i].c;
+
+			assert_int_equal(
+				mapcp_quote(buf, sizeof(buf), cases[i].name),
+				strlen(want));
+			assert_string_equal(buf, want);
+			assert_int_equal(mapcp_quote(NULL, 0, cases[i].name),
+					 strlen(want));
+		}
+	}
+	setlocale(LC_CTYPE, "C");
+	/* Cut to the buffer, as snprintf cuts, and NULL quoted as "". */
+	assert_int_equal(mapcp_quote(buf, 4, "abcdef"), 8);
+	assert_string_equal(buf, "'ab");
+	assert_int_equal(mapcp_quote(buf, sizeof(buf), NULL), 2);
+	assert_string_equal(buf, "''");
 }
 
 static void
@@ -170,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_sizes_refused),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_engine_names),
+		cmocka_unit_test(test_quote),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
