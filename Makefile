@@ -42,12 +42,18 @@ LIB_SRCS = \
 	src/engines/rw.c \
 	src/engines/sendfile.c \
 	src/engines/splice.c \
+	src/entries.c \
 	src/extents.c \
 	src/guard.c \
+	src/idmap.c \
 	src/metadata.c \
 	src/plan.c \
+	src/pool.c \
 	src/progress.c \
 	src/report.c \
+	src/scan.c \
+	src/session.c \
+	src/temps.c \
 	src/util.c \
 	src/verify.c \
 	src/walk.c \
@@ -158,7 +164,7 @@ $(O)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MAIN) $(FUZZ_LIB) $(LIB)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(FUZZ_MAIN) $(FUZZ_LIB) $(LIB) -lxxhash -lm $(LDLIBS)
 
-TOOLS = holemap mksock pin sparsecmp treecmp
+TOOLS = deeptree holemap mksock pin sparsecmp treecmp
 $(O)/tests/%: $(O)/tests/support/%.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
@@ -173,7 +179,10 @@ $(O)/tests/fault-shim.so: tests/faults/shim.c $(O)/.flags
 $(O)/tests/inject: tests/faults/inject.c $(O)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
-fault-tools: $(O)/tests/fault-shim.so $(O)/tests/inject
+$(O)/tests/attack: tests/faults/attack.c $(O)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+fault-tools: $(O)/tests/fault-shim.so $(O)/tests/inject $(O)/tests/attack
 
 # mapcp under faults (tests/faults/check.sh): injected errors in every
 # call of the copy path, full disks, races, kill -9, concurrent writers,

@@ -24,6 +24,7 @@ struct cli {
 	bool pause;
 	enum when progress_when;
 	struct mapcp_progress progress;
+	struct mapcp_session *session; /* every SOURCE of the command */
 	pthread_mutex_t out; /* one writer at a time on the terminal */
 	bool line_shown;     /* a progress line is on stderr: clear it first */
 };

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ enum {
 	OPT_DEBUG,
 	OPT_FSYNC,
 	OPT_INPLACE,
+	OPT_KEEP_DIR_SYMLINK,
 	OPT_NO_PRESERVE,
 	OPT_PARENTS,
 	OPT_PAUSE,
@@ -53,6 +55,7 @@ static const struct option long_options[] = {
 	{ "inplace", no_argument, NULL, OPT_INPLACE },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "jobs", required_argument, NULL, 'j' },
+	{ "keep-directory-symlink", no_argument, NULL, OPT_KEEP_DIR_SYMLINK },
 	{ "no-clobber", no_argument, NULL, 'n' },
 	{ "no-dereference", no_argument, NULL, 'P' },
 	{ "no-preserve", required_argument, NULL, OPT_NO_PRESERVE },
@@ -109,6 +112,8 @@ usage(void)
 	       "  -j, --jobs=N           copy a tree on N threads, the one walking it\n"
 	       "                         included (default: one per CPU; 4 per CPU,\n"
 	       "                         at least 8, with --verify or --fsync)\n"
+	       "      --keep-directory-symlink  write through a symlink to a\n"
+	       "                         directory where DEST's tree has one\n"
 	       "  -L, --dereference      follow every symlink in SOURCE\n"
 	       "  -n, --no-clobber       do not replace an existing DEST\n"
 	       "  -P, --no-dereference   copy symlinks as symlinks (default with -r)\n"
@@ -191,10 +196,14 @@ test_failure(struct cli *cli)
 		const char *name;
 		int err;
 	} names[] = {
-		{ "EDQUOT", EDQUOT }, { "EINVAL", EINVAL },
-		{ "EIO", EIO },	      { "ENODATA", ENODATA },
-		{ "ENOSPC", ENOSPC }, { "ENOSYS", ENOSYS },
-		{ "EOPNOTSUPP", EOPNOTSUPP }, { "EXDEV", EXDEV },
+		{ "EDQUOT", EDQUOT },
+		{ "EINVAL", EINVAL },
+		{ "EIO", EIO },
+		{ "ENODATA", ENODATA },
+		{ "ENOSPC", ENOSPC },
+		{ "ENOSYS", ENOSYS },
+		{ "EOPNOTSUPP", EOPNOTSUPP },
+		{ "EXDEV", EXDEV },
 		{ "FLIP", 0 }, /* no error: copy, but flip a byte there */
 	};
 	const char *v = getenv("MAPCP_FAIL");
@@ -316,17 +325,19 @@ parse_option(struct cli *cli, int c, const char *arg)
 		cli->opts.deref = MAPCP_DEREF_ARGS;
 		break;
 	case 'i': /* -i and -n: the last one given wins, as in cp */
-		*flags = (*flags | MAPCP_INTERACTIVE) & ~(unsigned)MAPCP_NO_CLOBBER;
+		*flags = (*flags | MAPCP_INTERACTIVE) &
+			 ~(unsigned)MAPCP_NO_CLOBBER;
 		break;
 	case 'j':
-		cli->opts.jobs = count_arg(cli, "invalid number of jobs '%s'", arg,
-					   1024);
+		cli->opts.jobs = count_arg(cli, "invalid number of jobs '%s'",
+					   arg, 1024);
 		break;
 	case 'L':
 		cli->opts.deref = MAPCP_DEREF_ALWAYS;
 		break;
 	case 'n':
-		*flags = (*flags | MAPCP_NO_CLOBBER) & ~(unsigned)MAPCP_INTERACTIVE;
+		*flags = (*flags | MAPCP_NO_CLOBBER) &
+			 ~(unsigned)MAPCP_INTERACTIVE;
 		break;
 	case 'P':
 		cli->opts.deref = MAPCP_DEREF_NEVER;
@@ -351,7 +362,8 @@ parse_option(struct cli *cli, int c, const char *arg)
 		cli->verbose = true;
 		break;
 	case OPT_BUFFER:
-		cli->opts.buffer = size_arg(cli, "invalid buffer size '%s'", arg);
+		cli->opts.buffer =
+			size_arg(cli, "invalid buffer size '%s'", arg);
 		break;
 	case OPT_DEBUG:
 		cli->debug = true;
@@ -364,6 +376,9 @@ parse_option(struct cli *cli, int c, const char *arg)
 		break;
 	case OPT_INPLACE:
 		*flags |= MAPCP_INPLACE;
+		break;
+	case OPT_KEEP_DIR_SYMLINK:
+		*flags |= MAPCP_KEEP_DIR_SYMLINK;
 		break;
 	case OPT_NO_PRESERVE:
 		cli->opts.preserve &= ~preserve_arg(cli, arg ? arg : "");
@@ -378,19 +393,21 @@ parse_option(struct cli *cli, int c, const char *arg)
 		cli->opts.preserve |= preserve_arg(cli, arg);
 		break;
 	case OPT_PROGRESS:
-		cli->progress_when = arg == NULL ? WHEN_AUTO
-					       : (enum when)word_arg(cli, "progress",
-								     progress, arg);
+		cli->progress_when =
+			arg == NULL ? WHEN_AUTO
+				    : (enum when)word_arg(cli, "progress",
+							  progress, arg);
 		break;
 	case OPT_QUEUE_DEPTH:
-		cli->opts.queue_depth = count_arg(
-			cli, "invalid queue depth '%s' (1 to 1024)", arg,
-			MAPCP_MAX_QUEUE_DEPTH);
+		cli->opts.queue_depth =
+			count_arg(cli, "invalid queue depth '%s' (1 to 1024)",
+				  arg, MAPCP_MAX_QUEUE_DEPTH);
 		break;
 	case OPT_REFLINK:
-		cli->opts.reflink = arg == NULL ? MAPCP_REFLINK_ALWAYS
-						: (enum mapcp_reflink)word_arg(
-							  cli, "reflink", whens, arg);
+		cli->opts.reflink =
+			arg == NULL ? MAPCP_REFLINK_ALWAYS
+				    : (enum mapcp_reflink)word_arg(
+					      cli, "reflink", whens, arg);
 		break;
 	case OPT_SHOW_MAPS:
 		cli->show_maps = true;
@@ -403,7 +420,8 @@ parse_option(struct cli *cli, int c, const char *arg)
 		*flags |= MAPCP_VERIFY;
 		break;
 	case OPT_WINDOW:
-		cli->opts.window = size_arg(cli, "invalid window size '%s'", arg);
+		cli->opts.window =
+			size_arg(cli, "invalid window size '%s'", arg);
 		/* mmap offsets are page multiples: round up to one, if any. */
 		if (cli->opts.window > SIZE_MAX - (pg - 1))
 			usage_error(cli, "invalid window size '%s'", arg);
@@ -421,8 +439,8 @@ parse_options(struct cli *cli, int argc, char **argv)
 	const char *why;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "ade:fHhij:LnPpRrt:Tuv", long_options,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ade:fHhij:LnPpRrt:Tuv",
+				long_options, NULL)) != -1) {
 		if (c == 'h') {
 			usage();
 			exit(0);
@@ -432,7 +450,8 @@ parse_options(struct cli *cli, int argc, char **argv)
 			exit(0);
 		}
 		if (c == '?') {
-			fprintf(stderr, "Try '%s --help' for more information.\n",
+			fprintf(stderr,
+				"Try '%s --help' for more information.\n",
 				cli->prog);
 			exit(1);
 		}
@@ -614,13 +633,7 @@ struct given {
 static int
 stat_source(const struct cli *cli, const char *src, struct stat *st)
 {
-	const struct mapcp_opts *o = &cli->opts;
-	bool follow = o->deref == MAPCP_DEREF_ALWAYS ||
-		      o->deref == MAPCP_DEREF_ARGS ||
-		      (o->deref == MAPCP_DEREF_DEFAULT &&
-		       !(o->flags & MAPCP_RECURSIVE));
-
-	return follow ? stat(src, st) : lstat(src, st);
+	return mapcp_follows(&cli->opts, true) ? stat(src, st) : lstat(src, st);
 }
 
 /* Fill g for src: its identity and its directory's, and DEST's state. */
@@ -719,7 +732,8 @@ copy_into(struct cli *cli, const char *dir, char **srcs, int n)
 		}
 		dst = into_dir(cli, dir, srcs[i]);
 		if (g == NULL) {
-			failures += mapcp_copy(srcs[i], dst, &cli->opts);
+			failures +=
+				mapcp_session_copy(cli->session, srcs[i], dst);
 			free(dst);
 			continue;
 		}
@@ -727,7 +741,7 @@ copy_into(struct cli *cli, const char *dir, char **srcs, int n)
 		describe(cli, &g[i], srcs[i]);
 		if (seen_before(cli, g, i, &failures))
 			continue;
-		failures += mapcp_copy(srcs[i], dst, &cli->opts);
+		failures += mapcp_session_copy(cli->session, srcs[i], dst);
 		/* Made or written by this copy: there, and not as it was */
 		g[i].made =
 			failures == before && lstat(dst, &g[i].post) == 0 &&
@@ -755,9 +769,10 @@ run(struct cli *cli, char **ops, int nops)
 {
 	if (cli->target_dir != NULL) {
 		if (cli->no_target_dir)
-			usage_error(cli, "%s",
-				    "cannot combine --target-directory (-t) and "
-				    "--no-target-directory (-T)");
+			usage_error(
+				cli, "%s",
+				"cannot combine --target-directory (-t) and "
+				"--no-target-directory (-T)");
 		if (!is_dir(cli->target_dir))
 			usage_error(cli, "target '%s' is not a directory",
 				    cli->target_dir);
@@ -773,17 +788,19 @@ run(struct cli *cli, char **ops, int nops)
 	if (cli->no_target_dir) {
 		if (nops > 2)
 			usage_error(cli, "extra operand '%s'", ops[2]);
-		return mapcp_copy(ops[0], ops[1], &cli->opts) > 0;
+		return mapcp_session_copy(cli->session, ops[0], ops[1]) > 0;
 	}
 	if (is_dir(ops[nops - 1]))
 		return copy_into(cli, ops[nops - 1], ops, nops - 1);
 	if (cli->parents)
-		usage_error(cli, "with --parents, the destination must be a "
-				 "directory%s",
+		usage_error(cli,
+			    "with --parents, the destination must be a "
+			    "directory%s",
 			    "");
 	if (nops > 2)
-		usage_error(cli, "target '%s' is not a directory", ops[nops - 1]);
-	return mapcp_copy(ops[0], ops[1], &cli->opts) > 0;
+		usage_error(cli, "target '%s' is not a directory",
+			    ops[nops - 1]);
+	return mapcp_session_copy(cli->session, ops[0], ops[1]) > 0;
 }
 
 struct cleaning {
@@ -832,13 +849,63 @@ clean_temps(struct cli *cli, char **dirs, int n)
 		int left = mapcp_clean_temps(dirs[i], cleaned, &c);
 
 		if (left < 0) {
-			fprintf(stderr, "%s: cannot read directory ", cli->prog);
+			fprintf(stderr, "%s: cannot read directory ",
+				cli->prog);
 			cli_put_name(stderr, dirs[i]);
 			fprintf(stderr, ": %s\n", strerror(-left));
 		}
 		if (left != 0)
 			status = 1;
 	}
+	return status;
+}
+
+/*
+ * SIGINT, SIGTERM, SIGHUP, SIGPIPE: remove the temporaries of copies in
+ * progress, so that every DEST is as it was or complete, and die of the
+ * signal, as cp would. A signal ignored when we started stays ignored.
+ */
+static void
+on_signal(int sig)
+{
+	mapcp_remove_temps();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+catch_signals(void)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGPIPE, SIGTERM };
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa, old;
+
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigfillset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+/* The whole command is one session; 0 or 1, the exit status. */
+static int
+run_session(struct cli *cli, char **ops, int nops)
+{
+	int status;
+
+	cli->session = mapcp_session_new(&cli->opts);
+	if (cli->session == NULL) {
+		fprintf(stderr, "%s: %s\n", cli->prog, strerror(ENOMEM));
+		return 1;
+	}
+	catch_signals();
+	status = run(cli, ops, nops);
+	mapcp_session_free(cli->session);
+	cli->session = NULL;
 	return status;
 }
 
@@ -869,7 +936,7 @@ main(int argc, char **argv)
 		}
 		cli.prog = "mmap_cp";
 		cli.opts.engine = "mmap";
-		return run(&cli, argv + 1, 2);
+		return run_session(&cli, argv + 1, 2);
 	}
 	parse_options(&cli, argc, argv);
 	ops = argv + optind;
@@ -878,8 +945,10 @@ main(int argc, char **argv)
 		return clean_temps(&cli, ops, nops);
 	/* -t: every operand is a source; else all but the last. */
 	display = display_start(&cli, ops,
-				cli.target_dir ? nops : nops > 1 ? nops - 1 : 0);
-	status = run(&cli, ops, nops);
+				cli.target_dir ? nops
+				: nops > 1     ? nops - 1
+					       : 0);
+	status = run_session(&cli, ops, nops);
 	display_stop(display);
 	return status;
 }

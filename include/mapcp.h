@@ -35,6 +35,8 @@ enum mapcp_flag {
 	MAPCP_UPDATE = 1 << 5,     /* only when SOURCE is newer than DEST */
 	MAPCP_VERIFY = 1 << 6,     /* read DEST back and compare, xxh3-128 */
 	MAPCP_INTERACTIVE = 1 << 7, /* ask opts.ask before replacing DEST */
+	/* A symlink to a directory in DEST's tree is written through */
+	MAPCP_KEEP_DIR_SYMLINK = 1 << 8,
 };
 
 /* What -p, --preserve keeps, with cp's meanings. */
@@ -175,6 +177,10 @@ enum mapcp_step {
 	MAPCP_STEP_PRESERVE, /* failed to preserve ... of 'DST' */
 	MAPCP_STEP_THROUGH_NEW_LINK, /* will not copy through just-created */
 	MAPCP_STEP_OVER_NEW,         /* will not overwrite just-created */
+	MAPCP_STEP_CYCLE,    /* cannot copy cyclic symbolic link 'SRC' */
+	MAPCP_STEP_REPLACED, /* skipping 'SRC', replaced while being copied */
+	MAPCP_STEP_MOVED,    /* 'DST' was moved or replaced during the copy */
+	MAPCP_STEP_REOPEN,   /* cannot return to directory 'DST' */
 };
 
 #define MAPCP_MAX_FALLBACKS 8
@@ -205,6 +211,8 @@ struct mapcp_report {
 	const char *note;     /* the engine's words on it, or NULL */
 	const char *src;      /* the paths as given */
 	const char *dst;
+	dev_t dst_dev; /* the copy's device and inode, when asked */
+	ino_t dst_ino;
 };
 
 /* Fill opts with the defaults, reading the process's umask once. */
@@ -228,6 +236,33 @@ int mapcp_copy_file(const char *src, const char *dst,
  */
 unsigned long mapcp_copy(const char *src, const char *dst,
 			 const struct mapcp_opts *opts);
+
+/*
+ * Several command-line SOURCEs are one session, as one cp command is:
+ * hard links between them are kept (--preserve=links), and a directory
+ * made for one is never copied into itself by another. opts must outlive
+ * the session. mapcp_session_copy() is mapcp_copy() within the session;
+ * mapcp_session_free() returns the failures of all its copies.
+ * mapcp_session_new() returns NULL without memory.
+ */
+struct mapcp_session;
+struct mapcp_session *mapcp_session_new(const struct mapcp_opts *opts);
+unsigned long mapcp_session_copy(struct mapcp_session *s, const char *src,
+				 const char *dst);
+unsigned long mapcp_session_free(struct mapcp_session *s);
+
+/*
+ * Is a symlink followed, as cp's -P, -H, -L and their defaults say? top:
+ * the symlink was named on the command line (else it is inside a tree).
+ */
+bool mapcp_follows(const struct mapcp_opts *opts, bool top);
+
+/*
+ * Remove the named temporaries of copies in progress (DEST is untouched
+ * by each). For a signal handler: async-signal-safe; nothing more is
+ * created afterwards, and a thread that would is stopped for good.
+ */
+void mapcp_remove_temps(void);
 
 /*
  * Add up src's entries and bytes into p's totals, as mapcp_copy() with the

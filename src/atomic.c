@@ -57,6 +57,15 @@ temp_name(struct atomic *a)
 	a->tmpname[n + TMP_RANDOM] = '\0';
 }
 
+/* The temporary's name is gone (placed, removed, or never made). */
+static void
+forget_temp(struct atomic *a)
+{
+	a->tmpname[0] = '\0';
+	temp_untrack(a->slot);
+	a->slot = 0;
+}
+
 /*
  * A named temporary is locked (shared) while mapcp writes it, so that
  * --clean-temps, which needs the lock exclusive, leaves a running copy's
@@ -79,11 +88,12 @@ atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 	a->dirfd = dirfd;
 	a->name = name;
 	a->fd = -1;
+	a->slot = 0;
 	a->mode = (mode_t)-1;
 	mode &= 0777; /* our fd is open read-write whatever the mode says */
 	if (!atomic_no_tmpfile) {
-		a->fd = RETRY(openat(a->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
-			       mode));
+		a->fd = RETRY(openat(a->dirfd, ".",
+				     O_TMPFILE | O_RDWR | O_CLOEXEC, mode));
 		if (a->fd >= 0) {
 			a->mode = known ? mode & ~process_umask : (mode_t)-1;
 			return 0;
@@ -93,44 +103,55 @@ atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 	}
 	for (int tries = 0; tries < 100; tries++) {
 		temp_name(a);
+		a->slot = temp_track(a->dirfd, a->tmpname);
 		a->fd = RETRY(openat(a->dirfd, a->tmpname,
-			       O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
+				     O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
+				     0600));
 		if (a->fd >= 0) {
+			temp_made(a->slot);
 			a->mode = known ? 0600 & ~process_umask : (mode_t)-1;
 			hold(a->fd);
 			return 0;
 		}
-		if (errno != EEXIST)
+		ret = errno;
+		forget_temp(a);
+		if (ret != EEXIST)
 			break;
 	}
-	ret = errno;
-	a->tmpname[0] = '\0';
 	return job_fail(job, MAPCP_STEP_CREATE, ret);
 }
 
 /*
- * Give the unnamed temporary the name name. linkat(AT_EMPTY_PATH) is the
- * direct way (Linux 6.10 allows it for a file we opened; before, only with
- * CAP_DAC_READ_SEARCH); else through /proc/self/fd. Once one way fails
- * with EPERM or ENOENT it is not tried again. 0 or -errno.
+ * linkat(AT_EMPTY_PATH) is the direct way (Linux 6.10 allows it for a
+ * file we opened; before, only with CAP_DAC_READ_SEARCH); else through
+ * /proc/self/fd. Once the direct way fails with EPERM or ENOENT it is
+ * not tried again.
  */
-static int
-link_tmpfile(struct atomic *a, const char *name)
+int
+link_fd(int fd, int dirfd, const char *name)
 {
 	static atomic_bool no_empty_path;
 	char proc[64];
 
 	if (!no_empty_path) {
-		if (RETRY(linkat(a->fd, "", a->dirfd, name, AT_EMPTY_PATH)) == 0)
+		if (RETRY(linkat(fd, "", dirfd, name, AT_EMPTY_PATH)) == 0)
 			return 0;
 		if (errno != EPERM && errno != ENOENT && errno != EINVAL)
 			return -errno;
 		no_empty_path = true;
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a->fd);
-	return RETRY(linkat(AT_FDCWD, proc, a->dirfd, name, AT_SYMLINK_FOLLOW)) == 0
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return RETRY(linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW)) ==
+			       0
 		       ? 0
 		       : -errno;
+}
+
+/* Give the unnamed temporary the name name. 0 or -errno. */
+static int
+link_tmpfile(struct atomic *a, const char *name)
+{
+	return link_fd(a->fd, a->dirfd, name);
 }
 
 /* Give the unnamed temporary a hidden name, ready to be renamed. */
@@ -142,10 +163,12 @@ name_tmpfile(struct atomic *a)
 	hold(a->fd);
 	for (int tries = 0; tries < 100 && ret == -EEXIST; tries++) {
 		temp_name(a);
+		a->slot = temp_track(a->dirfd, a->tmpname);
 		ret = link_tmpfile(a, a->tmpname);
+		if (ret < 0)
+			forget_temp(a);
 	}
-	if (ret < 0)
-		a->tmpname[0] = '\0';
+	temp_made(a->slot);
 	return ret;
 }
 
@@ -154,11 +177,12 @@ static int
 rename_temp(struct atomic *a, bool no_replace)
 {
 	if (!no_replace)
-		return RETRY(renameat(a->dirfd, a->tmpname, a->dirfd, a->name)) == 0
+		return RETRY(renameat(a->dirfd, a->tmpname, a->dirfd,
+				      a->name)) == 0
 			       ? 0
 			       : -errno;
 	if (RETRY(renameat2(a->dirfd, a->tmpname, a->dirfd, a->name,
-		      RENAME_NOREPLACE)) == 0)
+			    RENAME_NOREPLACE)) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -errno;
@@ -166,18 +190,21 @@ rename_temp(struct atomic *a, bool no_replace)
 	if (RETRY(linkat(a->dirfd, a->tmpname, a->dirfd, a->name, 0)) < 0)
 		return -errno;
 	RETRY(unlinkat(a->dirfd, a->tmpname, 0));
+	forget_temp(a);
 	return 0;
 }
 
 static int
 sync_dir(struct atomic *a)
 {
-	int fd = RETRY(openat(a->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	int fd = RETRY(
+		openat(a->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	int ret = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (RETRY(fsync(fd)) < 0 && errno != EINVAL) /* some filesystems say EINVAL */
+	if (RETRY(fsync(fd)) < 0 &&
+	    errno != EINVAL) /* some filesystems say EINVAL */
 		ret = -errno;
 	close(fd);
 	return ret;
@@ -220,7 +247,7 @@ place(struct atomic *a, bool no_replace, bool keep_old)
 	if (ret == -EEXIST && no_replace)
 		return 1;
 	if (ret == 0) {
-		a->tmpname[0] = '\0';
+		forget_temp(a);
 		a->how = no_replace ? PLACED_NEW : PLACED_REPLACED;
 	}
 	return ret;
@@ -236,7 +263,7 @@ unplace(struct atomic *a)
 		   RETRY(renameat2(a->dirfd, a->tmpname, a->dirfd, a->name,
 				   RENAME_EXCHANGE)) == 0) {
 		(void)RETRY(unlinkat(a->dirfd, a->tmpname, 0));
-		a->tmpname[0] = '\0';
+		forget_temp(a);
 	}
 }
 
@@ -266,7 +293,7 @@ atomic_commit(struct atomic *a, bool no_replace, bool sync,
 	}
 	if (a->how == PLACED_EXCHANGED) { /* the old DEST, now unneeded */
 		(void)RETRY(unlinkat(a->dirfd, a->tmpname, 0));
-		a->tmpname[0] = '\0';
+		forget_temp(a);
 	}
 	/* DEST is in place and complete: nothing after this may fail it. */
 	if (a->fd >= 0)
@@ -283,7 +310,7 @@ atomic_abort(struct atomic *a)
 	if (a->tmpname[0] != '\0')
 		RETRY(unlinkat(a->dirfd, a->tmpname, 0));
 	a->fd = -1;
-	a->tmpname[0] = '\0';
+	forget_temp(a);
 }
 
 bool

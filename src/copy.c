@@ -29,7 +29,27 @@ struct dest {
 	struct stat st;
 	bool exists;
 	bool writable; /* we may write it, so its mode carries over */
+	bool in_way;   /* a tree's symlink or special file: replaced whole */
 };
+
+/*
+ * A tree's regular file may have been swapped, since it was listed, for
+ * a FIFO (an open that would block for ever), a device or a symlink: it
+ * is opened without blocking or following, and must still be a regular
+ * file. cp says "skipping file ..., as it was replaced while being copied".
+ */
+static int
+expect_regular(struct mapcp_job *job, const struct stat *st)
+{
+	int fl;
+
+	if (!S_ISREG(st->st_mode))
+		return job_fail(job, MAPCP_STEP_REPLACED, EAGAIN);
+	fl = fcntl(job->src_fd, F_GETFL);
+	if (fl < 0 || fcntl(job->src_fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return job_fail(job, MAPCP_STEP_OPEN_SRC, errno);
+	return 0;
+}
 
 static int
 open_source(struct mapcp_job *job, const struct place *src, unsigned int hints,
@@ -39,11 +59,16 @@ open_source(struct mapcp_job *job, const struct place *src, unsigned int hints,
 
 	if (hints & COPY_NOFOLLOW)
 		flags |= O_NOFOLLOW; /* a tree's entry swapped for a symlink */
+	if (hints & COPY_EXPECT_REG)
+		flags |= O_NONBLOCK;
 	job->src_fd = RETRY(openat(src->dirfd, src->name, flags));
 	if (job->src_fd < 0) {
 		int err = errno;
 		struct stat tmp;
 
+		if (err == ELOOP && (hints & COPY_EXPECT_REG) &&
+		    (hints & COPY_NOFOLLOW))
+			return job_fail(job, MAPCP_STEP_REPLACED, err);
 		/* cp's wording: "cannot stat" unless the file is there. */
 		if (fstatat(src->dirfd, src->name, &tmp, 0) < 0)
 			return job_fail(job, MAPCP_STEP_STAT_SRC, errno);
@@ -51,6 +76,8 @@ open_source(struct mapcp_job *job, const struct place *src, unsigned int hints,
 	}
 	if (fstat(job->src_fd, st) < 0)
 		return job_fail(job, MAPCP_STEP_STAT_SRC, errno);
+	if (hints & COPY_EXPECT_REG)
+		return expect_regular(job, st);
 	if (S_ISDIR(st->st_mode))
 		return job_fail(job, MAPCP_STEP_IS_DIR, EISDIR);
 	return 0;
@@ -116,7 +143,8 @@ follow_link(struct dest *d, const char *target)
 	if (slash != NULL) {
 		snprintf(dir, sizeof(dir), "%.*s",
 			 slash == target ? 1 : (int)(slash - target), target);
-		fd = RETRY(openat(d->dirfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
+		fd = RETRY(openat(d->dirfd, dir,
+				  O_PATH | O_DIRECTORY | O_CLOEXEC));
 		if (fd < 0)
 			return -errno;
 		if (d->own_fd)
@@ -180,6 +208,12 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 						 : MAPCP_STEP_STAT_DST,
 				errno);
 	}
+	if ((hints & COPY_IN_TREE) && !S_ISREG(d->st.st_mode) &&
+	    !S_ISDIR(d->st.st_mode)) {
+		/* Never followed nor written into: replaced, as if absent. */
+		d->exists = d->in_way = true;
+		return 0;
+	}
 	ret = S_ISLNK(d->st.st_mode) ? resolve_link(d) : 0;
 	if (ret == -ELOOP && (job->opts->flags & MAPCP_FORCE)) {
 		/* cp -f: a symlink loop is replaced, as if it were not there */
@@ -204,7 +238,8 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 	if (S_ISDIR(d->st.st_mode))
 		return job_fail(job, MAPCP_STEP_DST_IS_DIR, EISDIR);
 	d->exists = true;
-	d->writable = faccessat(d->dirfd, d->name, W_OK, AT_EACCESS) == 0;
+	d->writable = faccessat(d->dirfd, d->name, W_OK,
+				AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0;
 	if (!d->writable && !(job->opts->flags & MAPCP_FORCE) &&
 	    S_ISREG(d->st.st_mode))
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
@@ -243,24 +278,33 @@ keep_dest(const struct mapcp_job *job, const struct dest *d,
  */
 static int
 open_inplace(struct mapcp_job *job, const struct dest *d,
-	     const struct stat *src)
+	     const struct stat *src, bool in_tree)
 {
 	int flags = O_CREAT | O_CLOEXEC | O_NOCTTY;
 	struct stat st;
 
 	flags |= d->exists && !S_ISREG(d->st.st_mode) ? O_WRONLY : O_RDWR;
-	job->dst_fd = RETRY(openat(d->dirfd, d->name, flags, src->st_mode & 0777));
+	/* In a tree, only a regular file is written in place. */
+	flags |= in_tree ? O_NOFOLLOW | O_NONBLOCK : 0;
+	job->dst_fd =
+		RETRY(openat(d->dirfd, d->name, flags, src->st_mode & 0777));
 	if (job->dst_fd < 0 && errno == EACCES && d->exists &&
 	    (job->opts->flags & MAPCP_FORCE) &&
 	    RETRY(unlinkat(d->dirfd, d->name, 0)) == 0)
 		job->dst_fd = RETRY(openat(d->dirfd, d->name, flags | O_EXCL,
-				     src->st_mode & 0777));
+					   src->st_mode & 0777));
 	if (job->dst_fd < 0)
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	if (fstat(job->dst_fd, &st) < 0)
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	if (st.st_dev == src->st_dev && st.st_ino == src->st_ino)
 		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
+	if (in_tree && !S_ISREG(st.st_mode))
+		return job_fail(job, MAPCP_STEP_MOVED, EAGAIN);
+	if (in_tree && (flags = fcntl(job->dst_fd, F_GETFL)) >= 0)
+		flags = fcntl(job->dst_fd, F_SETFL, flags & ~O_NONBLOCK);
+	if (flags < 0)
+		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	if (S_ISREG(st.st_mode) && RETRY(ftruncate(job->dst_fd, 0)) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	return 0;
@@ -350,26 +394,41 @@ copy_data(struct mapcp_job *job, const struct stat *src)
 static mode_t
 dest_mode(const struct dest *d, const struct stat *src, mode_t umask)
 {
-	if (d->exists && d->writable)
+	if (d->exists && d->writable && !d->in_way)
 		return d->st.st_mode & 0777;
 	return src->st_mode & 0777 & ~umask;
+}
+
+/* COPY_WANT_INODE: which file the copy is, for later hard links to it. */
+static int
+note_inode(struct mapcp_job *job)
+{
+	struct stat st;
+
+	if (fstat(job->dst_fd, &st) < 0)
+		return job_fail(job, MAPCP_STEP_WRITE, errno);
+	job->report->dst_dev = st.st_dev;
+	job->report->dst_ino = st.st_ino;
+	return 0;
 }
 
 /* Give the temporary its final owner, mode, times; then make it DEST. */
 static int
 commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
-       const struct stat *src)
+       const struct stat *src, bool want_inode)
 {
 	unsigned int flags = job->opts->flags;
 	int ret;
 
 	/* cp keeps an existing DEST's owner; try, as only root may. */
-	if (d->exists && d->writable && !job->opts->preserve &&
+	if (d->exists && d->writable && !d->in_way && !job->opts->preserve &&
 	    RETRY(fchown(job->dst_fd, d->st.st_uid, d->st.st_gid)) < 0)
 		(void)RETRY(fchown(job->dst_fd, (uid_t)-1, d->st.st_gid));
 	ret = meta_apply(job, job->src_fd, job->dst_fd, src,
 			 dest_mode(d, src, job->opts->umask));
 	if (ret < 0)
+		return ret;
+	if (want_inode && (ret = note_inode(job)) < 0)
 		return ret;
 	a->existed = d->exists;
 	ret = atomic_commit(a, flags & MAPCP_NO_CLOBBER, flags & MAPCP_FSYNC,
@@ -403,23 +462,24 @@ release_dest(struct dest *d)
 
 /* The copy proper, once the source is open and DEST is known. */
 static int
-copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st)
+copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
+	  unsigned int hints)
 {
 	struct atomic a = { .dirfd = -1, .fd = -1 };
 	const struct mapcp_opts *opts = job->opts;
-	bool inplace = (opts->flags & MAPCP_INPLACE) ||
-		       (d->exists && !S_ISREG(d->st.st_mode));
+	bool inplace = !d->in_way && ((opts->flags & MAPCP_INPLACE) ||
+				      (d->exists && !S_ISREG(d->st.st_mode)));
 	int ret;
 
 	if (inplace) {
-		ret = open_inplace(job, d, st);
+		ret = open_inplace(job, d, st, hints & COPY_IN_TREE);
 	} else {
 		ret = atomic_open(&a, d->dirfd, d->name,
 				  dest_mode(d, st, opts->umask), job);
 		job->dst_fd = a.fd;
 		job->dst_mode = a.mode;
 	}
-	if (ret == 0 && !job->stream && d->exists && !S_ISREG(d->st.st_mode)) {
+	if (ret == 0 && !job->stream && inplace && !S_ISREG(d->st.st_mode)) {
 		job->report->stream = "DEST is not a regular file";
 		job->stream = true;
 	}
@@ -438,9 +498,12 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st)
 	if (ret == 0 && inplace && opts->preserve && job->seekable_dst)
 		ret = meta_apply(job, job->src_fd, job->dst_fd, st,
 				 dest_mode(d, st, opts->umask));
+	if (ret == 0 && inplace && (hints & COPY_WANT_INODE))
+		ret = note_inode(job);
 	if (ret == 0) {
 		job->report->atomic = !inplace;
-		ret = inplace ? finish_inplace(job) : commit(job, &a, d, st);
+		ret = inplace ? finish_inplace(job)
+			      : commit(job, &a, d, st, hints & COPY_WANT_INODE);
 	}
 	if (job->dst_fd >= 0 && job->dst_fd != a.fd) /* --inplace's DEST */
 		close(job->dst_fd);
@@ -485,7 +548,7 @@ copy_file_at(const struct place *src, const struct place *dst,
 		goto out;
 	}
 	job.dst_dev = d.own_fd ? 0 : dst->dev; /* unknown past a symlink */
-	ret = copy_open(&job, &d, &st);
+	ret = copy_open(&job, &d, &st, hints);
 out:
 	if (job.src_fd >= 0)
 		close(job.src_fd);

@@ -217,11 +217,12 @@ struct atomic {
 	int fd;            /* the temporary, open read-write */
 	char tmpname[256]; /* its name, or "" for an unnamed O_TMPFILE */
 	bool existed;      /* DEST existed when we looked */
+	int slot;          /* temp_track()'s handle for tmpname, or 0 */
 	mode_t mode;       /* the temporary's mode, or (mode_t)-1 if unknown */
 	enum {             /* how the copy took DEST's place, to undo it */
-		PLACED_NEW,       /* DEST did not exist: unlink to undo */
-		PLACED_EXCHANGED, /* tmpname holds the old DEST now */
-		PLACED_REPLACED,  /* the old DEST is gone */
+	       PLACED_NEW, /* DEST did not exist: unlink to undo */
+	       PLACED_EXCHANGED, /* tmpname holds the old DEST now */
+	       PLACED_REPLACED,  /* the old DEST is gone */
 	} how;
 };
 
@@ -258,6 +259,22 @@ void atomic_abort(struct atomic *a);
  */
 void temp_name(struct atomic *a);
 
+/*
+ * temps.c: named temporaries not yet in place, for mapcp_remove_temps().
+ * temp_track() before creating dirfd/name returns a handle (0 if the table
+ * is full); temp_made() once it exists; temp_untrack() once it is placed
+ * or removed. Handle 0 is ignored.
+ */
+int temp_track(int dirfd, const char *name);
+void temp_made(int handle);
+void temp_untrack(int handle);
+
+/*
+ * Link the file open as fd (O_PATH will do) as dirfd/name. 0 or -errno;
+ * -EEXIST if name is taken.
+ */
+int link_fd(int fd, int dirfd, const char *name);
+
 /* Tests set this to take the named-temporary path on any filesystem. */
 extern bool atomic_no_tmpfile;
 
@@ -273,6 +290,14 @@ struct place {
 enum copy_hint {
 	COPY_DST_ABSENT = 1 << 0, /* DEST's directory is new: no DEST yet */
 	COPY_NOFOLLOW = 1 << 1,   /* SOURCE must not be a symlink (trees) */
+	COPY_IN_TREE = 1 << 2,    /* below a command-line DEST: what is in
+				     DEST's way is replaced, never followed
+				     or written into */
+	COPY_EXPECT_REG = 1 << 3, /* SOURCE was a regular file when listed:
+				     open it without blocking, and refuse
+				     anything else */
+	COPY_WANT_INODE = 1 << 4, /* put DEST's device and inode in the
+				     report (hard links) */
 };
 
 /* Copy a file (or stream) from src to dst. 0 or -errno; report filled. */
@@ -301,9 +326,11 @@ bool dest_kept(const struct mapcp_opts *o, const struct stat *dst,
 int meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 	       mode_t mode_default);
 
-/* The same for a symlink (no fd): ownership and timestamps only. */
-int meta_apply_link(struct mapcp_job *job, int dirfd, const char *name,
-		    const struct stat *st);
+/*
+ * The same for a symlink or special file, through fd, an O_PATH
+ * descriptor of it: ownership, mode (not of a symlink) and timestamps.
+ */
+int meta_apply_node(struct mapcp_job *job, int fd, const struct stat *st);
 
 /* verify.c: read DEST back and compare it with the source. 0 or -errno. */
 int verify_copy(struct mapcp_job *job);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,7 +105,8 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 		if (!owner_kept) /* set-id bits only for their own owner */
 			mode &= ~(mode_t)(S_ISUID | S_ISGID);
 	}
-	if (mode != job->dst_mode && RETRY(fchmod(fd, mode)) < 0) /* not made so */
+	if (mode != job->dst_mode &&
+	    RETRY(fchmod(fd, mode)) < 0) /* not made so */
 		return job_fail(job, MAPCP_STEP_META, errno);
 	if (p & MAPCP_PRESERVE_TIMESTAMPS) {
 		struct timespec ts[2] = { st->st_atim, st->st_mtim };
@@ -115,21 +117,31 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 	return 0;
 }
 
+/*
+ * fd is an O_PATH descriptor of a symlink or special file we just made,
+ * checked to be it: what it is called now does not matter, and nothing
+ * else can be reached through it. chmod(2) goes through /proc/self/fd,
+ * as glibc's fchmodat(AT_SYMLINK_NOFOLLOW) does; a symlink has no mode.
+ */
 int
-meta_apply_link(struct mapcp_job *job, int dirfd, const char *name,
-		const struct stat *st)
+meta_apply_node(struct mapcp_job *job, int fd, const struct stat *st)
 {
 	unsigned int p = job->opts->preserve;
+	char proc[64];
 
 	if ((p & MAPCP_PRESERVE_OWNERSHIP) &&
-	    RETRY(fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW)) <
+	    RETRY(fchownat(fd, "", st->st_uid, st->st_gid, AT_EMPTY_PATH)) <
 		    0 &&
 	    errno != EPERM)
 		return fail(job, "ownership", errno);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if ((p & MAPCP_PRESERVE_MODE) && !S_ISLNK(st->st_mode) &&
+	    RETRY(chmod(proc, st->st_mode & 07777)) < 0)
+		return job_fail(job, MAPCP_STEP_META, errno);
 	if (p & MAPCP_PRESERVE_TIMESTAMPS) {
 		struct timespec ts[2] = { st->st_atim, st->st_mtim };
 
-		if (RETRY(utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW)) < 0 &&
+		if (RETRY(utimensat(fd, "", ts, AT_EMPTY_PATH)) < 0 &&
 		    !not_permitted(errno))
 			return fail(job, "timestamps", errno);
 	}

@@ -214,6 +214,9 @@ static const struct {
 				 true },
 	[MAPCP_STEP_READLINK] = { "cannot read symbolic link ", false, "",
 				  true },
+	[MAPCP_STEP_CYCLE] = { "cannot copy cyclic symbolic link ", false, "",
+			       false },
+	[MAPCP_STEP_REOPEN] = { "cannot return to directory ", true, "", true },
 };
 
 char *
@@ -256,6 +259,15 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 	else if (r->step == MAPCP_STEP_OVER_NEW)
 		snprintf(buf, size,
 			 "will not overwrite just-created %s with %s", d, s);
+	else if (r->step == MAPCP_STEP_REPLACED)
+		snprintf(buf, size,
+			 "skipping %s, as it was replaced while being copied",
+			 s);
+	else if (r->step == MAPCP_STEP_MOVED)
+		snprintf(buf, size,
+			 "%s was moved or replaced during the copy: nothing "
+			 "more is copied into it",
+			 d);
 	else if (r->step == MAPCP_STEP_PRESERVE)
 		snprintf(buf, size, "cannot preserve %s of %s: %s",
 			 r->note ? r->note : "attributes", d, e);

@@ -125,10 +125,14 @@ named_temp() {
 	random_file s/f 100
 	random_file s/g 100
 	ln -s ../nowhere out/f
+	# Below a command-line DEST nothing is followed: the link is replaced
+	# by the copy, as rsync does (cp refuses, and writes through a live
+	# link, outside the tree; see the README's threat model).
 	run "$MAPCP" -r s/. out
-	[ "$status" -eq 1 ]
-	[ "$output" = "mapcp: not writing through dangling symlink 'out/./f'" ]
-	[ -L out/f ] && [ ! -e nowhere ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ ! -L out/f ] && [ ! -e nowhere ]
+	cmp s/f out/f
 	cmp s/g out/g
 	no_temps .
 }

@@ -11,8 +11,11 @@
 #   2. the same injection against the sanitized build;
 #   3. real faults: full disks, sources changing under the copy, kill -9,
 #      concurrent writers (tests/faults/*.bats), and hostile paths
-#      (tests/cli/hostile.bats);
-#   4. each libFuzzer target for FUZZ_SECONDS (make fuzz).
+#      (tests/cli/hostile.bats, tests/cli/attacked.bats);
+#   4. an attacker (another user) racing mapcp -r, -a, -rL, -j 1, -j 4
+#      run as root over trees it can write (tests/faults/attack.c), for
+#      ATTACK_RUNS copies (default 250);
+#   5. each libFuzzer target for FUZZ_SECONDS (make fuzz).
 # and ends with the counts: faults injected, runs, outcomes, bytes lost.
 # Fails if any run was bad, any byte was lost or any test failed.
 set -u
@@ -43,13 +46,29 @@ ASAN_OPTIONS=detect_leaks=1 \
 
 step "real faults and hostile paths (bats)"
 MAPCP_BIN=$bin MAPCP_TESTS=$tools \
-	bats --tap tests/faults tests/cli/hostile.bats | tee "$work/bats.tap"
+	bats --tap tests/faults tests/cli/hostile.bats tests/cli/attacked.bats |
+	tee "$work/bats.tap"
 notok=$(grep -c '^not ok' "$work/bats.tap")
 planned=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$work/bats.tap" | head -n 1)
 results=$(grep -Ec '^(not )?ok ' "$work/bats.tap")
 if [ "$notok" -ne 0 ] || [ "${planned:-0}" -ne "$results" ]; then
 	failed+=("bats: $notok failed, $results of ${planned:-?} reported")
 fi
+
+step "an attacker racing the tree copier"
+chmod 755 "$work"
+"$tools/attack" "$bin/mapcp" "$work" "${ATTACK_RUNS:-250}" | tee "$work/attack.out"
+case ${PIPESTATUS[0]} in
+0) ;;
+77) echo "(skipped: not root)" ;;
+*) failed+=("attacker: changes outside DEST, reads, hangs or crashes") ;;
+esac
+echo "-- the same against the ASan + UBSan build"
+"$tools/attack" "$san/mapcp" "$work" "${ATTACK_SAN_RUNS:-50}" | tee -a "$work/attack.out"
+case ${PIPESTATUS[0]} in
+0 | 77) ;;
+*) failed+=("attacker, sanitized build") ;;
+esac
 
 step "fuzzing"
 "${MAKE:-make}" --no-print-directory fuzz || failed+=("fuzzing")
@@ -79,6 +98,7 @@ awk '
 		       "cleanly, %d bad; bytes lost %d\n", F, R, O, C, B, L
 		exit B != 0 || L != 0 || fbad != 0
 	}' "$MAPCP_TALLY" || failed+=("counts: bad runs or bytes lost")
+grep '^attack: [0-9]' "$work/attack.out" 2>/dev/null || true
 
 echo
 for f in "${failed[@]}"; do

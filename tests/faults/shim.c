@@ -16,6 +16,13 @@
  *   MAPCP_FAULT_COUNT=FILE    at exit, write "FUNC CALLS" for every FUNC
  *   MAPCP_FAULT_NOTMPFILE=1   open(O_TMPFILE) fails with EOPNOTSUPP, as on
  *                             filesystems without it (named temporaries)
+ *   MAPCP_FAULT_SWAP=NAME:TO  the race an attacker wins: just before the
+ *                             first openat() of an entry NAME that is not a
+ *                             directory, replace it by a FIFO (TO "fifo")
+ *                             or by a symlink to TO
+ *   MAPCP_FAULT_SWAPDIR=NAME:TO  just after the process makes a directory
+ *                             NAME (mkdirat), and before it opens it, move
+ *                             it aside and put a symlink to TO there
  *
  * An injected error does not perform the call, except close(2), which on
  * Linux releases the descriptor whatever it returns. SHORT performs the
@@ -90,6 +97,9 @@ static const char *kind_name;
 static const char *log_path;
 static const char *count_path;
 static int no_tmpfile;
+static char swap_name[256], swap_to[256];       /* MAPCP_FAULT_SWAP */
+static char swapdir_name[256], swapdir_to[256]; /* MAPCP_FAULT_SWAPDIR */
+static atomic_int swapped, swapdir_armed;
 
 static const struct {
 	const char *name;
@@ -106,6 +116,55 @@ die(const char *what, const char *v)
 	_exit(99);
 }
 
+/* NAME:TO from the variable var, if set. */
+static void
+swap_arg(const char *var, char *name, char *to)
+{
+	const char *v = getenv(var);
+
+	if (v != NULL && sscanf(v, "%255[^:]:%255s", name, to) != 2)
+		die(var, v);
+}
+
+/* The last component of path. */
+static const char *
+base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/*
+ * MAPCP_FAULT_SWAP and MAPCP_FAULT_SWAPDIR, before an openat(): what
+ * another user would do at that moment. Raw syscalls: not counted.
+ */
+static void
+swap_before_open(int dirfd, const char *path, int flags)
+{
+	int saved = errno;
+
+	if (*swap_name && !(flags & (O_DIRECTORY | O_CREAT)) &&
+	    strcmp(base_of(path), swap_name) == 0 &&
+	    atomic_exchange(&swapped, 1) == 0) {
+		syscall(SYS_unlinkat, dirfd, path, 0);
+		if (strcmp(swap_to, "fifo") == 0)
+			syscall(SYS_mknodat, dirfd, path, S_IFIFO | 0644, 0);
+		else
+			syscall(SYS_symlinkat, swap_to, dirfd, path);
+	}
+	if (*swapdir_name && (flags & O_DIRECTORY) &&
+	    strcmp(base_of(path), swapdir_name) == 0 &&
+	    atomic_exchange(&swapdir_armed, 0) == 1) {
+		char aside[300];
+
+		snprintf(aside, sizeof(aside), "%s.aside", path);
+		syscall(SYS_renameat, dirfd, path, dirfd, aside);
+		syscall(SYS_symlinkat, swapdir_to, dirfd, path);
+	}
+	errno = saved;
+}
+
 __attribute__((constructor)) static void
 setup(void)
 {
@@ -116,6 +175,8 @@ setup(void)
 	log_path = getenv("MAPCP_FAULT_LOG");
 	count_path = getenv("MAPCP_FAULT_COUNT");
 	no_tmpfile = getenv("MAPCP_FAULT_NOTMPFILE") != NULL;
+	swap_arg("MAPCP_FAULT_SWAP", swap_name, swap_to);
+	swap_arg("MAPCP_FAULT_SWAPDIR", swapdir_name, swapdir_to);
 	if (v == NULL || *v == '\0')
 		return;
 	if (sscanf(v, "%63[^:]:%lu:%15s", func, &n, kind) != 3 || n == 0)
@@ -255,6 +316,7 @@ openat64(int dirfd, const char *path, int flags, ...)
 		errno = EOPNOTSUPP;
 		return -1;
 	}
+	swap_before_open(dirfd, path, flags);
 	PLAIN(openat64, -1, dirfd, path, flags, mode);
 }
 
@@ -457,6 +519,8 @@ unlinkat(int dirfd, const char *path, int flags)
 int
 mkdirat(int dirfd, const char *path, mode_t mode)
 {
+	if (*swapdir_name && strcmp(base_of(path), swapdir_name) == 0)
+		atomic_store(&swapdir_armed, 1);
 	PLAIN(mkdirat, -1, dirfd, path, mode);
 }
 

@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <sys/xattr.h>
 
-#include "internal.h"
+#include "tree.h"
 #include "helpers.h"
 
 static void
@@ -25,8 +25,7 @@ test_parse_preserve(void **state)
 	assert_int_equal(mapcp_parse_preserve("all", &bits), 0);
 	assert_int_equal(bits, MAPCP_PRESERVE_ALL);
 	assert_int_equal(mapcp_parse_preserve("xattr,ownership", &bits), 0);
-	assert_int_equal(bits,
-			 MAPCP_PRESERVE_XATTR | MAPCP_PRESERVE_OWNERSHIP);
+	assert_int_equal(bits, MAPCP_PRESERVE_XATTR | MAPCP_PRESERVE_OWNERSHIP);
 	bits = 7;
 	assert_int_equal(mapcp_parse_preserve("mode,bogus", &bits), -EINVAL);
 	assert_int_equal(mapcp_parse_preserve("", &bits), -EINVAL);
@@ -57,9 +56,8 @@ test_metadata(void **state)
 	xattrs = setxattr(path_in("src"), "user.mapcp", "kept", 4, 0) == 0;
 
 	/* Without -p: the mode minus the umask, a new time, no xattrs. */
-	assert_int_equal(mapcp_copy_file(path_in("src"), path_in("plain"), &o,
-					 &r),
-			 0);
+	assert_int_equal(
+		mapcp_copy_file(path_in("src"), path_in("plain"), &o, &r), 0);
 	assert_int_equal(stat(path_in("plain"), &b), 0);
 	assert_int_equal(b.st_mode & 07777, 0751 & ~022);
 	assert_true(b.st_mtim.tv_sec != when[1].tv_sec);
@@ -68,9 +66,8 @@ test_metadata(void **state)
 
 	o.preserve = MAPCP_PRESERVE_ALL;
 	o.umask = 077; /* -p keeps the mode whatever the umask */
-	assert_int_equal(mapcp_copy_file(path_in("src"), path_in("kept"), &o,
-					 &r),
-			 0);
+	assert_int_equal(
+		mapcp_copy_file(path_in("src"), path_in("kept"), &o, &r), 0);
 	assert_int_equal(stat(path_in("src"), &a), 0);
 	assert_int_equal(stat(path_in("kept"), &b), 0);
 	assert_int_equal(b.st_mode & 07777, 0751);
@@ -84,7 +81,8 @@ test_metadata(void **state)
 				 4);
 		assert_memory_equal(value, "kept", 4);
 	} else {
-		fprintf(stderr, "# xattrs not checked: %s keeps no user xattrs\n",
+		fprintf(stderr,
+			"# xattrs not checked: %s keeps no user xattrs\n",
 			scratch);
 	}
 }
@@ -102,18 +100,16 @@ test_verify(void **state)
 	o.fail_errno = -1;
 	o.fail_after = (3 << 20) - 1;
 	o.flags |= MAPCP_VERIFY;
-	assert_int_equal(mapcp_copy_file(path_in("src"), path_in("dst"), &o,
-					 &r),
-			 -EIO);
+	assert_int_equal(
+		mapcp_copy_file(path_in("src"), path_in("dst"), &o, &r), -EIO);
 	assert_int_equal(r.step, MAPCP_STEP_VERIFY);
 	assert_int_equal(file_size(path_in("dst")), 100); /* untouched */
 	assert_int_equal(scratch_entries(), 2);
 
 	/* The same copy unverified lands, corrupted: the engine works. */
 	o.flags &= ~(unsigned)MAPCP_VERIFY;
-	assert_int_equal(mapcp_copy_file(path_in("src"), path_in("dst"), &o,
-					 &r),
-			 0);
+	assert_int_equal(
+		mapcp_copy_file(path_in("src"), path_in("dst"), &o, &r), 0);
 	assert_false(files_equal(path_in("src"), path_in("dst")));
 	assert_null(r.verified);
 
@@ -121,9 +117,8 @@ test_verify(void **state)
 	o = test_opts("auto");
 	o.flags |= MAPCP_VERIFY;
 	assert_int_equal(truncate(path_in("src"), 64 << 20), 0);
-	assert_int_equal(mapcp_copy_file(path_in("src"), path_in("dst"), &o,
-					 &r),
-			 0);
+	assert_int_equal(
+		mapcp_copy_file(path_in("src"), path_in("dst"), &o, &r), 0);
 	assert_non_null(r.verified);
 	assert_true(files_equal(path_in("src"), path_in("dst")));
 }
@@ -167,8 +162,8 @@ make_tree(void)
 	}
 	make_file(path_in("src/d1/d2/deep"), 100000, 7);
 	make_file(path_in("src/linked"), 5000, 8);
-	assert_int_equal(link(path_in("src/linked"), path_in("src/d1/d2/alias")),
-			 0);
+	assert_int_equal(
+		link(path_in("src/linked"), path_in("src/d1/d2/alias")), 0);
 	assert_int_equal(symlink("d1/f1", path_in("src/sym")), 0);
 	assert_int_equal(mkfifo(path_in("src/fifo"), 0640), 0);
 	assert_int_equal(utimensat(AT_FDCWD, path_in("src/d1"), when, 0), 0);
@@ -234,6 +229,82 @@ test_tree(void **state)
 	tree_with_jobs(16);
 }
 
+/*
+ * The (device, inode) table against a model, a plain array, over a
+ * million random puts, gets and deletes on keys that collide on purpose
+ * (few devices, inodes in runs): every answer must be the model's.
+ */
+static void
+test_idmap(void **state)
+{
+	enum { KEYS = 5000 };
+	static void *model[KEYS];
+	struct idmap m = { 0 };
+	unsigned int seed = 12345;
+	size_t n = 0;
+
+	(void)state;
+	memset(model, 0, sizeof(model));
+	for (int op = 0; op < 1000000; op++) {
+		unsigned int k, what;
+		dev_t dev;
+		ino_t ino;
+
+		seed = seed * 1103515245u + 12345u;
+		k = (seed >> 8) % KEYS;
+		what = (seed >> 24) % 4;
+		dev = k % 3;
+		ino = (ino_t)(k / 3) * ((k & 1) ? 1 : 4096);
+		if (what == 0) {
+			void *v = (void *)(uintptr_t)(op + 1);
+
+			assert_int_equal(idmap_put(&m, dev, ino, v), 0);
+			n += model[k] == NULL;
+			model[k] = v;
+		} else if (what == 1) {
+			assert_ptr_equal(idmap_del(&m, dev, ino), model[k]);
+			n -= model[k] != NULL;
+			model[k] = NULL;
+		} else {
+			assert_ptr_equal(idmap_get(&m, dev, ino), model[k]);
+		}
+		assert_int_equal(m.n, n);
+	}
+	for (unsigned int k = 0; k < KEYS; k++)
+		assert_ptr_equal(
+			idmap_get(&m, k % 3,
+				  (ino_t)(k / 3) * ((k & 1) ? 1 : 4096)),
+			model[k]);
+	idmap_free(&m, NULL);
+	assert_null(idmap_get(&m, 0, 0));
+}
+
+/*
+ * What mapcp_remove_temps() removes: names tracked and made, not yet
+ * untracked; never an untracked one.
+ */
+static void
+test_remove_temps(void **state)
+{
+	int kept, made, never;
+
+	(void)state;
+	make_file(path_in(".a.mapcp-AAAAAA"), 10, 1);
+	make_file(path_in(".b.mapcp-BBBBBB"), 10, 1);
+	make_file(path_in("user-file"), 10, 1);
+	kept = temp_track(AT_FDCWD, path_in(".b.mapcp-BBBBBB"));
+	temp_made(kept);
+	temp_untrack(kept); /* in place: not ours to remove any more */
+	made = temp_track(AT_FDCWD, path_in(".a.mapcp-AAAAAA"));
+	temp_made(made);
+	never = temp_track(AT_FDCWD, path_in("never-made"));
+	assert_true(made > 0 && never > 0 && kept > 0);
+	mapcp_remove_temps();
+	assert_int_equal(access(path_in(".a.mapcp-AAAAAA"), F_OK), -1);
+	assert_int_equal(access(path_in(".b.mapcp-BBBBBB"), F_OK), 0);
+	assert_int_equal(access(path_in("user-file"), F_OK), 0);
+}
+
 /* Into itself: refused before anything is made. */
 static void
 test_into_itself(void **state)
@@ -246,8 +317,8 @@ test_into_itself(void **state)
 	o.flags |= MAPCP_RECURSIVE;
 	o.on_file = count;
 	o.on_file_arg = &s;
-	assert_int_equal(mapcp_copy(path_in("src"), path_in("src/d1/d2/in"), &o),
-			 1);
+	assert_int_equal(
+		mapcp_copy(path_in("src"), path_in("src/d1/d2/in"), &o), 1);
 	assert_int_equal(s.failed, 1);
 	assert_int_equal(access(path_in("src/d1/d2/in"), F_OK), -1);
 }
@@ -262,6 +333,10 @@ main(void)
 		T(test_verify),
 		T(test_tree),
 		T(test_into_itself),
+		cmocka_unit_test(test_idmap),
+		/* Last: afterwards no temporary can be tracked in this process.
+		 */
+		T(test_remove_temps),
 	};
 
 	return cmocka_run_group_tests_name("tree", tests, NULL, NULL);

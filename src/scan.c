@@ -1,0 +1,182 @@
+/*
+ * The --progress totals: mapcp_scan() adds up what a copy with the same
+ * options will meet, in a thread of its own beside the copy. Like the
+ * walk it keeps an explicit stack, never the C stack, and few
+ * descriptors: past SCAN_OPEN levels the oldest is closed and reopened
+ * from its child's "..", checked by device and inode. A cycle (-L, bind
+ * mounts) is walked once. The totals are an estimate: what cannot be
+ * read or reopened is left out, and the copy goes on regardless.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tree.h"
+
+#define SCAN_OPEN 16
+
+struct frame {
+	int fd; /* -1 while closed */
+	dev_t dev;
+	ino_t ino;
+	struct dir_entry *entries;
+	size_t n, next;
+};
+
+struct scan {
+	struct frame *f;
+	size_t depth, cap;
+	struct idmap ancestors;
+	char *dents;
+	struct mapcp_progress *p;
+	bool follow;
+};
+
+static char present;
+
+/* Walk into the directory open as fd. false if it cannot be read. */
+static bool
+push(struct scan *sc, int fd)
+{
+	struct frame *f;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 ||
+	    idmap_get(&sc->ancestors, st.st_dev, st.st_ino) != NULL ||
+	    idmap_put(&sc->ancestors, st.st_dev, st.st_ino, &present) < 0)
+		goto fail;
+	if (sc->depth == sc->cap) {
+		size_t n = sc->cap ? 2 * sc->cap : 64;
+		struct frame *grown = realloc(sc->f, n * sizeof(*grown));
+
+		if (grown == NULL)
+			goto undo;
+		sc->f = grown;
+		sc->cap = n;
+	}
+	f = &sc->f[sc->depth];
+	memset(f, 0, sizeof(*f));
+	f->fd = fd;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	if (read_dir(fd, sc->dents, &f->entries, &f->n) < 0)
+		goto undo;
+	sc->depth++;
+	/* Keep the top and the last SCAN_OPEN levels open. */
+	if (sc->depth > SCAN_OPEN + 1 &&
+	    sc->f[sc->depth - SCAN_OPEN - 1].fd >= 0) {
+		close(sc->f[sc->depth - SCAN_OPEN - 1].fd);
+		sc->f[sc->depth - SCAN_OPEN - 1].fd = -1;
+	}
+	return true;
+undo:
+	idmap_del(&sc->ancestors, st.st_dev, st.st_ino);
+fail:
+	close(fd);
+	return false;
+}
+
+/* Done with the deepest level: back to its parent, reopened if need be. */
+static void
+pop(struct scan *sc)
+{
+	struct frame *f = &sc->f[--sc->depth];
+
+	if (sc->depth > 0 && sc->f[sc->depth - 1].fd < 0) {
+		struct frame *up = &sc->f[sc->depth - 1];
+		int fd = RETRY(openat(f->fd, "..",
+				      O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+		struct stat st;
+
+		if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != up->dev ||
+				st.st_ino != up->ino)) {
+			close(fd);
+			fd = -1;
+		}
+		up->fd = fd;
+		if (fd < 0) /* moved meanwhile: left out of the totals */
+			up->next = up->n;
+	}
+	idmap_del(&sc->ancestors, f->dev, f->ino);
+	for (size_t i = f->next; i < f->n; i++)
+		free(f->entries[i].name);
+	free(f->entries);
+	if (f->fd >= 0)
+		close(f->fd);
+}
+
+/* Count one entry of the deepest level, and walk into it if a directory. */
+static void
+count(struct scan *sc, const char *name)
+{
+	struct frame *f = &sc->f[sc->depth - 1];
+	struct stat st;
+	int fd;
+
+	if (f->fd < 0 ||
+	    fstatat(f->fd, name, &st, sc->follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	sc->p->total_files++;
+	if (S_ISREG(st.st_mode))
+		sc->p->total_bytes += (unsigned long long)st.st_size;
+	if (!S_ISDIR(st.st_mode))
+		return;
+	fd = RETRY(openat(f->fd, name,
+			  O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+				  (sc->follow ? 0 : O_NOFOLLOW)));
+	if (fd >= 0)
+		push(sc, fd);
+}
+
+/* Add what is below the directory open as fd to the totals. */
+static void
+scan_tree(struct scan *sc, int fd)
+{
+	if (!push(sc, fd))
+		return;
+	while (sc->depth > 0) {
+		struct frame *f = &sc->f[sc->depth - 1];
+
+		if (f->next < f->n && !sc->p->cancel) {
+			char *name = f->entries[f->next++].name;
+
+			count(sc, name);
+			free(name);
+		} else {
+			pop(sc);
+		}
+	}
+}
+
+void
+mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
+	   struct mapcp_progress *p)
+{
+	bool recursive = opts->flags & MAPCP_RECURSIVE;
+	struct scan sc = { .p = p, .follow = mapcp_follows(opts, false) };
+
+	sc.dents = malloc(DENTS_BUF);
+	for (int i = 0; i < n && !p->cancel && sc.dents != NULL; i++) {
+		struct stat st;
+		int fd;
+
+		if ((mapcp_follows(opts, true) ? stat(srcs[i], &st)
+					       : lstat(srcs[i], &st)) < 0)
+			continue;
+		p->total_files++;
+		if (S_ISREG(st.st_mode))
+			p->total_bytes += (unsigned long long)st.st_size;
+		if (!S_ISDIR(st.st_mode) || !recursive)
+			continue;
+		fd = RETRY(open(srcs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+		if (fd >= 0)
+			scan_tree(&sc, fd);
+	}
+	free(sc.f);
+	free(sc.dents);
+	idmap_free(&sc.ancestors, NULL);
+	p->scanned = !p->cancel;
+}
