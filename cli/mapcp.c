@@ -582,35 +582,13 @@ on_file(const struct mapcp_report *r, void *arg)
 	pthread_mutex_unlock(&cli->out);
 }
 
-/* --parents: make DIR/a/b for a/b/c, as the source's directories are. */
-static int
-make_parents(struct cli *cli, const char *dir, const char *src)
+/* One SOURCE into dir, as dst (--parents: its path below dir). */
+static unsigned long
+copy_one(struct cli *cli, const char *src, const char *dir, const char *dst)
 {
-	const char *slash = strrchr(src, '/');
-	char *path;
-	int ret = 0;
-
-	if (slash == NULL)
-		return 0;
-	path = into_dir(cli, dir, src);
-	for (char *p = path + strlen(dir) + 1; ret == 0 && *p; p++) {
-		if (*p != '/' || p == path)
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0777 & ~cli->opts.umask) < 0 && errno != EEXIST)
-			ret = -errno;
-		if (ret == 0 && !is_dir(path))
-			ret = -ENOTDIR;
-		if (ret < 0) {
-			fprintf(stderr, "%s: cannot make directory ",
-				cli->prog);
-			cli_put_name(stderr, path);
-			fprintf(stderr, ": %s\n", strerror(-ret));
-		}
-		*p = '/';
-	}
-	free(path);
-	return ret;
+	if (cli->parents)
+		return mapcp_session_copy_parents(cli->session, src, dir);
+	return mapcp_session_copy(cli->session, src, dst);
 }
 
 /*
@@ -726,14 +704,9 @@ copy_into(struct cli *cli, const char *dir, char **srcs, int n)
 		unsigned long before = failures;
 		char *dst;
 
-		if (cli->parents && make_parents(cli, dir, srcs[i]) < 0) {
-			failures++;
-			continue;
-		}
 		dst = into_dir(cli, dir, srcs[i]);
 		if (g == NULL) {
-			failures +=
-				mapcp_session_copy(cli->session, srcs[i], dst);
+			failures += copy_one(cli, srcs[i], dir, dst);
 			free(dst);
 			continue;
 		}
@@ -741,7 +714,7 @@ copy_into(struct cli *cli, const char *dir, char **srcs, int n)
 		describe(cli, &g[i], srcs[i]);
 		if (seen_before(cli, g, i, &failures))
 			continue;
-		failures += mapcp_session_copy(cli->session, srcs[i], dst);
+		failures += copy_one(cli, srcs[i], dir, dst);
 		/* Made or written by this copy: there, and not as it was */
 		g[i].made =
 			failures == before && lstat(dst, &g[i].post) == 0 &&

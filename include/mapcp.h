@@ -252,6 +252,15 @@ unsigned long mapcp_session_copy(struct mapcp_session *s, const char *src,
 unsigned long mapcp_session_free(struct mapcp_session *s);
 
 /*
+ * --parents: copy src to dir/src, making the directories of src's path
+ * below dir as cp does (their modes from src's, and with -p all they
+ * have once the copy is done), each opened without following a symlink.
+ * Returns the failures, as mapcp_session_copy().
+ */
+unsigned long mapcp_session_copy_parents(struct mapcp_session *s,
+					 const char *src, const char *dir);
+
+/*
  * Is a symlink followed, as cp's -P, -H, -L and their defaults say? top:
  * the symlink was named on the command line (else it is inside a tree).
  */

@@ -13,13 +13,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEVELS=${1:-10000} WIDE=${2:-200000} LINKS=${3:-1000000} ROUNDS=${4:-5}
-MAPCP=$PWD/mapcp DEEPTREE=$PWD/build/tests/deeptree
+MAPCP=$PWD/mapcp DEEPTREE=$PWD/build/tests/deeptree CP=$(command -v cp)
 [ "$(id -u)" -eq 0 ] || { echo "tree-scale: needs root (a loop device)" >&2; exit 1; }
 [ -x "$MAPCP" ] && [ -x "$DEEPTREE" ] || { echo "tree-scale: run make unit-tests first" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/mapcp-scale-XXXXXX)
 img=$work/fs.img
 cleanup() {
+	cd /
 	mountpoint -q "$work/mnt" && umount "$work/mnt"
 	rm -rf "$work"
 }
@@ -54,7 +55,7 @@ measure() {
 	local name=$1 src=$2 opt=$3 i c m
 	: >"$work/cp" && : >"$work/mapcp" && : >"$work/ratio"
 	for i in $(seq "$ROUNDS"); do
-		c=$(run cp out command cp $opt "$src" out)
+		c=$(run cp out "$CP" $opt "$src" out)
 		m=$(run mapcp out "$MAPCP" $opt "$src" out)
 		echo "$c" >>"$work/cp"
 		echo "$m" >>"$work/mapcp"

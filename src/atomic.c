@@ -281,8 +281,9 @@ atomic_commit(struct atomic *a, bool no_replace, bool sync,
 	 * place: an unnamed one to be linked, a named one to keep its lock.
 	 * So a duplicate is closed: the flush runs at every close(2).
 	 */
-	if ((dup_fd = RETRY(fcntl(a->fd, F_DUPFD_CLOEXEC, 0))) < 0 ||
-	    close_checked(dup_fd) < 0)
+	if ((dup_fd = RETRY(fcntl(a->fd, F_DUPFD_CLOEXEC, 0))) < 0)
+		return job_fail(job, MAPCP_STEP_COMMIT, errno);
+	if (close_checked(dup_fd) < 0)
 		return job_fail(job, MAPCP_STEP_CLOSE, errno);
 	placed = place(a, no_replace, sync);
 	if (placed < 0)

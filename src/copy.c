@@ -41,12 +41,13 @@ struct dest {
 static int
 expect_regular(struct mapcp_job *job, const struct stat *st)
 {
-	int fl;
-
 	if (!S_ISREG(st->st_mode))
 		return job_fail(job, MAPCP_STEP_REPLACED, EAGAIN);
-	fl = fcntl(job->src_fd, F_GETFL);
-	if (fl < 0 || fcntl(job->src_fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+	/*
+	 * O_NONBLOCK is the only status flag it was opened with: clear it in
+	 * one call (io_uring would return EAGAIN, not wait, with it set).
+	 */
+	if (fcntl(job->src_fd, F_SETFL, 0) < 0)
 		return job_fail(job, MAPCP_STEP_OPEN_SRC, errno);
 	return 0;
 }
@@ -299,11 +300,10 @@ open_inplace(struct mapcp_job *job, const struct dest *d,
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	if (st.st_dev == src->st_dev && st.st_ino == src->st_ino)
 		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
-	if (in_tree && !S_ISREG(st.st_mode))
+	if (in_tree && (!S_ISREG(st.st_mode) || st.st_nlink > 1))
 		return job_fail(job, MAPCP_STEP_MOVED, EAGAIN);
-	if (in_tree && (flags = fcntl(job->dst_fd, F_GETFL)) >= 0)
-		flags = fcntl(job->dst_fd, F_SETFL, flags & ~O_NONBLOCK);
-	if (flags < 0)
+	/* Its only status flag: O_NONBLOCK. */
+	if (in_tree && fcntl(job->dst_fd, F_SETFL, 0) < 0)
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	if (S_ISREG(st.st_mode) && RETRY(ftruncate(job->dst_fd, 0)) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
@@ -467,8 +467,15 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 {
 	struct atomic a = { .dirfd = -1, .fd = -1 };
 	const struct mapcp_opts *opts = job->opts;
-	bool inplace = !d->in_way && ((opts->flags & MAPCP_INPLACE) ||
-				      (d->exists && !S_ISREG(d->st.st_mode)));
+	/*
+	 * In a tree, a file with other names is not written in place: one
+	 * of them may be outside DEST (a hard link someone planted).
+	 */
+	bool linked_out =
+		(hints & COPY_IN_TREE) && d->exists && d->st.st_nlink > 1;
+	bool inplace =
+		!d->in_way && (((opts->flags & MAPCP_INPLACE) && !linked_out) ||
+			       (d->exists && !S_ISREG(d->st.st_mode)));
 	int ret;
 
 	if (inplace) {

@@ -196,9 +196,10 @@ kind(const struct stat *st)
 /* Make dst as src is, then give it src's metadata (through its fd). */
 static int
 make_other(const struct mapcp_opts *o, uid_t euid, const struct place *src,
-	   const struct place *dst, const struct stat *st,
+	   const struct place *dst, const struct stat *st, bool want_inode,
 	   struct mapcp_report *r)
 {
+	struct stat made;
 	char target[PATH_MAX + 1];
 	struct maker m = { .type = st->st_mode & S_IFMT,
 			   .st = st,
@@ -225,6 +226,10 @@ make_other(const struct mapcp_opts *o, uid_t euid, const struct place *src,
 				 S_ISLNK(st->st_mode) ? MAPCP_STEP_SYMLINK
 						      : MAPCP_STEP_SPECIAL);
 	ret = o->preserve ? meta_apply_node(&job, fd, st) : 0;
+	if (ret == 0 && want_inode && fstat(fd, &made) == 0) {
+		r->dst_dev = made.st_dev; /* for later hard links to it */
+		r->dst_ino = made.st_ino;
+	}
 	close(fd);
 	return ret;
 }
@@ -236,7 +241,7 @@ copy_other(struct mapcp_session *s, const struct place *src,
 	struct mapcp_report r;
 
 	entry_report(&r, src->path, dst->path, kind(st));
-	emit(s, &r, make_other(s->opts, s->euid, src, dst, st, &r));
+	emit(s, &r, make_other(s->opts, s->euid, src, dst, st, false, &r));
 	progress_done(s->opts);
 }
 
@@ -407,14 +412,23 @@ copy_linked(struct mapcp_session *s, const struct place *src,
 	    unsigned int top, const char *rel)
 {
 	const struct link *l = idmap_get(&s->links, st->st_dev, st->st_ino);
+	bool as_itself = hints & COPY_AS_ITSELF;
 	struct mapcp_report r;
 	int ret;
 
-	if (l == NULL) {
+	if (l == NULL && as_itself) { /* a symlink or special file */
+		entry_report(&r, src->path, dst->path, kind(st));
+		ret = make_other(s->opts, s->euid, src, dst, st, true, &r);
+		if (ret == 0 && !r.skipped && r.dst_ino != 0)
+			remember(s, st, top, rel, &r);
+		progress_done(s->opts);
+	} else if (l == NULL) {
 		ret = copy_file_at(src, dst, hints | COPY_WANT_INODE, s->opts,
 				   &r);
 		if (ret == 0 && !r.skipped)
 			remember(s, st, top, rel, &r);
+	}
+	if (l == NULL) {
 		emit(s, &r, ret);
 		return;
 	}

@@ -266,6 +266,8 @@ void temp_name(struct atomic *a);
  * or removed. Handle 0 is ignored.
  */
 int temp_track(int dirfd, const char *name);
+/* If mapcp_remove_temps() has run, stop this thread for good. */
+void temp_dying_wait(void);
 void temp_made(int handle);
 void temp_untrack(int handle);
 
@@ -298,6 +300,8 @@ enum copy_hint {
 				     anything else */
 	COPY_WANT_INODE = 1 << 4, /* put DEST's device and inode in the
 				     report (hard links) */
+	COPY_AS_ITSELF = 1 << 5,  /* a symlink or special file: made as
+				     itself, not read (copy_linked()) */
 };
 
 /* Copy a file (or stream) from src to dst. 0 or -errno; report filled. */

@@ -102,8 +102,16 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 		return fail(job, "extended attributes", -ret);
 	if (p & MAPCP_PRESERVE_MODE) {
 		mode = st->st_mode & 07777;
-		if (!owner_kept) /* set-id bits only for their own owner */
-			mode &= ~(mode_t)(S_ISUID | S_ISGID);
+		/* cp: special bits only for their own owner, if it was asked */
+		if ((p & MAPCP_PRESERVE_OWNERSHIP) && !owner_kept)
+			mode &= ~(mode_t)(S_ISUID | S_ISGID | S_ISVTX);
+		/*
+		 * cp sets the permission bits as an ACL, which leaves the
+		 * special ones alone (a set-group-ID bit a new directory
+		 * inherited), unless the source has some of its own.
+		 */
+		if (!(mode & 07000) && job->dst_mode != (mode_t)-1)
+			mode |= job->dst_mode & 07000;
 	}
 	if (mode != job->dst_mode &&
 	    RETRY(fchmod(fd, mode)) < 0) /* not made so */

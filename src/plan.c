@@ -109,9 +109,9 @@ learn(const struct mapcp_engine *e, const struct mapcp_job *job, int err)
 		return;
 	pthread_mutex_lock(&learnt_lock);
 	if (nlearnt < LEARNT_MAX)
-		learnt[nlearnt++] = (struct learnt){ e, job->src_dev,
-						     job->dst_dev, err,
-						     job->note };
+		learnt[nlearnt++] =
+			(struct learnt){ e, job->src_dev, job->dst_dev, err,
+					 job->note };
 	pthread_mutex_unlock(&learnt_lock);
 }
 
@@ -293,8 +293,8 @@ plan_run(const struct plan *plan, struct mapcp_job *job)
 
 	for (unsigned int i = 0; i < plan->n; i++) {
 		const struct mapcp_engine *e = plan->chain[i];
-		const struct learnt *l = i + 1 < plan->n ? learnt_find(e, job)
-							 : NULL;
+		const struct learnt *l =
+			i + 1 < plan->n ? learnt_find(e, job) : NULL;
 
 		r->engine = e->name;
 		r->why = i == 0 ? plan->why : plan->why_next;

@@ -209,7 +209,7 @@ pool_drain(struct tree *t)
  * at least 8 (a tree of 8,000 small files verified 2.3 times faster).
  */
 void
-pool_start(struct tree *t)
+pool_start(struct tree *t, unsigned int most)
 {
 	struct pool *p = &t->pool;
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -218,6 +218,9 @@ pool_start(struct tree *t)
 	unsigned int jobs = t->opts->jobs ? t->opts->jobs
 			    : waits       ? (4 * cpus > 8 ? 4 * cpus : 8)
 					  : cpus;
+
+	if (jobs > most)
+		jobs = most;
 
 	memset(p, 0, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);

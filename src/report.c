@@ -263,10 +263,16 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 		snprintf(buf, size,
 			 "skipping %s, as it was replaced while being copied",
 			 s);
-	else if (r->step == MAPCP_STEP_MOVED)
+	else if (r->step == MAPCP_STEP_MOVED && r->what != NULL &&
+		 strcmp(r->what, "directory") == 0)
 		snprintf(buf, size,
 			 "%s was moved or replaced during the copy: nothing "
 			 "more is copied into it",
+			 d);
+	else if (r->step == MAPCP_STEP_MOVED)
+		snprintf(buf, size,
+			 "%s was replaced by something else during the copy: "
+			 "left as it is",
 			 d);
 	else if (r->step == MAPCP_STEP_PRESERVE)
 		snprintf(buf, size, "cannot preserve %s of %s: %s",

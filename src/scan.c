@@ -16,7 +16,7 @@
 
 #include "tree.h"
 
-#define SCAN_OPEN 16
+#define SCAN_OPEN 8 /* walk.c keeps room for these (FD_RESERVE) */
 
 struct frame {
 	int fd; /* -1 while closed */

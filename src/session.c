@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,9 @@
 void
 emit(struct mapcp_session *s, struct mapcp_report *r, int ret)
 {
+	/* A signal is ending the process: its temporaries are gone, say nothing
+	 */
+	temp_dying_wait();
 	if (ret < 0)
 		atomic_fetch_add(&s->failures, 1);
 	if (s->opts->on_file == NULL)
@@ -131,77 +135,243 @@ without_slashes(const char *dst)
 	return strndup(dst, n);
 }
 
-/* A directory SOURCE with -r: the tree walker's. */
-static void
-copy_dir(struct mapcp_session *s, const char *src, const char *dst,
-	 const struct stat *st)
-{
-	char *bare = without_slashes(dst);
-	struct place d;
-	int dirfd = -1;
-
-	if (bare == NULL) {
-		struct mapcp_report r;
-
-		entry_report(&r, src, dst, "directory");
-		emit(s, &r, report_fail(&r, MAPCP_STEP_MKDIR, ENOMEM));
-		return;
-	}
-	place_of_path(bare, &d, &dirfd);
-	d.path = dst;
-	tree_copy(s, src, &d, st);
-	if (dirfd >= 0)
-		close(dirfd);
-	free(bare);
-}
-
 /* A file SOURCE whose copy later names may be linked to. */
 static void
 copy_top_linked(struct mapcp_session *s, const struct place *src,
-		const struct place *dst, const struct stat *st)
+		const struct place *dst, const struct stat *st, bool as_itself)
 {
 	unsigned int top;
 
 	if (session_top(s, dst->path, -1, &top) < 0) {
 		struct mapcp_report r;
 
-		emit(s, &r, copy_file_at(src, dst, 0, s->opts, &r));
+		if (as_itself)
+			copy_other(s, src, dst, st);
+		else
+			emit(s, &r, copy_file_at(src, dst, 0, s->opts, &r));
 		return;
 	}
-	copy_linked(s, src, dst, st, 0, top, "");
+	copy_linked(s, src, dst, st, as_itself ? COPY_AS_ITSELF : 0, top, "");
+}
+
+/* SOURCE as cp sees it on the command line: followed or not. */
+static int
+stat_top(struct mapcp_session *s, const char *src, const char *dst,
+	 struct stat *st)
+{
+	struct mapcp_report r;
+
+	if ((mapcp_follows(s->opts, true) ? stat(src, st) : lstat(src, st)) ==
+	    0)
+		return 0;
+	entry_report(&r, src, dst, NULL);
+	progress_done(s->opts);
+	emit(s, &r, report_fail(&r, MAPCP_STEP_STAT_SRC, errno));
+	return -1;
+}
+
+/* One command-line SOURCE (st, as stat_top() saw it) to the place d. */
+static void
+copy_operand(struct mapcp_session *s, const char *src, const struct place *d,
+	     const struct stat *st)
+{
+	const struct mapcp_opts *o = s->opts;
+	bool recursive = o->flags & MAPCP_RECURSIVE;
+	struct place sp = { .dirfd = AT_FDCWD, .name = src, .path = src };
+	bool as_itself =
+		S_ISLNK(st->st_mode) ||
+		(recursive && !S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode));
+	struct mapcp_report r;
+
+	if (S_ISDIR(st->st_mode) && recursive)
+		tree_copy(s, src, d, st);
+	else if (links_wanted(o, st, true) &&
+		 (as_itself || S_ISREG(st->st_mode)))
+		copy_top_linked(s, &sp, d, st, as_itself);
+	else if (as_itself)
+		copy_other(s, &sp, d, st);
+	else
+		emit(s, &r, copy_file_at(&sp, d, 0, o, &r));
 }
 
 unsigned long
 mapcp_session_copy(struct mapcp_session *s, const char *src, const char *dst)
 {
-	const struct mapcp_opts *o = s->opts;
-	bool recursive = o->flags & MAPCP_RECURSIVE;
 	unsigned long before = atomic_load(&s->failures);
-	struct place sp = { .dirfd = AT_FDCWD, .name = src, .path = src }, d;
-	struct mapcp_report r;
+	bool tree = s->opts->flags & MAPCP_RECURSIVE;
+	char *bare = NULL;
+	struct place d;
 	struct stat st;
 	int dirfd;
 
-	if ((mapcp_follows(o, true) ? stat(src, &st) : lstat(src, &st)) < 0) {
-		entry_report(&r, src, dst, NULL);
-		progress_done(o);
-		emit(s, &r, report_fail(&r, MAPCP_STEP_STAT_SRC, errno));
+	if (stat_top(s, src, dst, &st) < 0)
 		return atomic_load(&s->failures) - before;
-	}
-	if (S_ISDIR(st.st_mode) && recursive) {
-		copy_dir(s, src, dst, &st);
-		return atomic_load(&s->failures) - before;
-	}
-	place_of_path(dst, &d, &dirfd);
-	if (S_ISLNK(st.st_mode) ||
-	    (recursive && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))
-		copy_other(s, &sp, &d, &st);
-	else if (S_ISREG(st.st_mode) && links_wanted(o, &st, true))
-		copy_top_linked(s, &sp, &d, &st);
+	/* "e/" is the directory e, to be made */
+	if (S_ISDIR(st.st_mode) && tree &&
+	    (bare = without_slashes(dst)) != NULL)
+		place_of_path(bare, &d, &dirfd);
 	else
-		emit(s, &r, copy_file_at(&sp, &d, 0, o, &r));
+		place_of_path(dst, &d, &dirfd);
+	d.path = dst;
+	copy_operand(s, src, &d, &st);
 	if (dirfd >= 0)
 		close(dirfd);
+	free(bare);
+	return atomic_load(&s->failures) - before;
+}
+
+/* --parents: the directories of SOURCE's path made below DIRECTORY. */
+struct parents {
+	struct dir *d; /* by value: nothing points into them */
+	size_t n, cap;
+	int fd;  /* the deepest one open, or DIRECTORY */
+	int top; /* DIRECTORY's own fd */
+};
+
+static void
+parents_free(struct parents *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->d[i].fd[DST] >= 0)
+			close(p->d[i].fd[DST]);
+		free(p->d[i].name);
+	}
+	free(p->d);
+	if (p->top >= 0)
+		close(p->top);
+}
+
+/*
+ * Make or open the component name of SOURCE's path (its prefix up to
+ * there: sprefix; for messages, dprefix) in p->fd, as the walk makes a
+ * directory: no symlink followed, checked by device and inode. 0, or
+ * -errno reported.
+ */
+static int
+parent_step(struct mapcp_session *s, struct parents *p, const char *name,
+	    const char *sprefix, const char *dprefix)
+{
+	struct dir *d = calloc(1, sizeof(*d));
+	struct mapcp_report r;
+	struct stat st;
+	int fd;
+
+	entry_report(&r, sprefix, dprefix, "directory");
+	if (d == NULL || (d->name = strdup(name)) == NULL) {
+		free(d);
+		emit(s, &r, report_fail(&r, MAPCP_STEP_MKDIR, ENOMEM));
+		return -ENOMEM;
+	}
+	d->fd[SRC] = d->fd[DST] = -1;
+	fd = stat(sprefix, &d->st) < 0 ? -errno
+	     : !S_ISDIR(d->st.st_mode) ? -ENOTDIR
+				       : 0;
+	if (fd < 0) {
+		emit(s, &r, report_fail(&r, MAPCP_STEP_STAT_SRC, -fd));
+		free(d->name);
+		free(d);
+		return -r.err;
+	}
+	fd = make_dst_dir(s, p->fd, name, d, &st, &r);
+	if (fd == -EEXIST)
+		fd = open_dst_dir(s, p->fd, name, d, &st, &r);
+	if (fd >= 0 && p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 8;
+		struct dir *grown = realloc(p->d, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			close(fd);
+			fd = report_fail(&r, MAPCP_STEP_MKDIR, ENOMEM);
+		} else {
+			p->d = grown;
+			p->cap = cap;
+		}
+	}
+	if (fd < 0) {
+		emit(s, &r, fd);
+		free(d->name);
+		free(d);
+		return fd;
+	}
+	d->fd[DST] = fd;
+	p->d[p->n++] = *d;
+	free(d);
+	p->fd = fd;
+	if (p->d[p->n - 1].made)
+		emit(s, &r, 0);
+	return 0;
+}
+
+/* Open DIRECTORY and walk SOURCE's directories into it. 0 or -errno. */
+static int
+parents_make(struct mapcp_session *s, const char *src, const char *dir,
+	     const char *dst, const char *rel, struct parents *p)
+{
+	size_t off = (size_t)(rel - src), dir_len = strlen(dst) - strlen(rel);
+	struct mapcp_report r;
+	int ret = 0;
+
+	p->top = p->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->top < 0) {
+		entry_report(&r, src, dir, "directory");
+		emit(s, &r, report_fail(&r, MAPCP_STEP_MKDIR, errno));
+		return -r.err;
+	}
+	for (const char *c = rel; ret == 0 && strchr(c, '/') != NULL;) {
+		size_t n = strcspn(c, "/");
+		char *name = strndup(c, n);
+		char *sp = strndup(src, off + (size_t)(c - rel) + n);
+		char *dp = strndup(dst, dir_len + (size_t)(c - rel) + n);
+
+		ret = name && sp && dp ? parent_step(s, p, name, sp, dp)
+				       : -ENOMEM;
+		free(name);
+		free(sp);
+		free(dp);
+		c += n;
+		while (*c == '/')
+			c++;
+	}
+	return ret;
+}
+
+unsigned long
+mapcp_session_copy_parents(struct mapcp_session *s, const char *src,
+			   const char *dir)
+{
+	unsigned long before = atomic_load(&s->failures);
+	struct parents p = { .top = -1 };
+	char *bare = without_slashes(src), *dst = NULL;
+	const char *rel, *last;
+	struct stat st;
+
+	if (bare == NULL)
+		return 1;
+	for (rel = bare; *rel == '/'; rel++)
+		;
+	if (asprintf(&dst, "%s%s%s", dir,
+		     *dir && dir[strlen(dir) - 1] == '/' ? "" : "/", rel) < 0)
+		dst = NULL;
+	/* Nothing is made for a SOURCE that cannot be copied. */
+	if (dst != NULL && stat_top(s, src, dst, &st) == 0 &&
+	    parents_make(s, bare, dir, dst, rel, &p) == 0) {
+		struct place d = { .dirfd = p.fd, .path = dst };
+
+		last = strrchr(rel, '/');
+		d.name = last ? last + 1 : rel;
+		copy_operand(s, src, &d, &st);
+		/* cp's re_protect: the deepest first */
+		for (size_t i = p.n; i-- > 0;) {
+			struct mapcp_report r;
+
+			entry_report(&r, NULL, dst, "directory");
+			if (dir_meta(s->opts, &p.d[i], -1, &r) < 0)
+				emit(s, &r, -r.err);
+		}
+	}
+	parents_free(&p);
+	free(dst);
+	free(bare);
 	return atomic_load(&s->failures) - before;
 }
 

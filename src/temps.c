@@ -40,6 +40,13 @@ wait_to_die(void)
 		pause();
 }
 
+void
+temp_dying_wait(void)
+{
+	if (atomic_load(&dying))
+		wait_to_die();
+}
+
 int
 temp_track(int dirfd, const char *name)
 {

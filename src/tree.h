@@ -159,6 +159,19 @@ void tree_copy(struct mapcp_session *s, const char *src,
  */
 char *dir_path(const struct dir *d, enum side side, const char *name);
 char *walk_path(const struct dir *d, enum side side, const char *name);
+/*
+ * DEST's directory for d (d->st: the source's stat), made in pfd as
+ * name (-EEXIST if it is there, untouched), or found there: opened
+ * without following a symlink and checked; d's made, mode fields set.
+ * The fd (*st its fstat), or -errno with r filled.
+ */
+int make_dst_dir(const struct mapcp_session *s, int pfd, const char *name,
+		 struct dir *d, struct stat *st, struct mapcp_report *r);
+int open_dst_dir(const struct mapcp_session *s, int pfd, const char *name,
+		 struct dir *d, struct stat *st, struct mapcp_report *r);
+/* Give d's DEST directory its final mode and times. 0 or -errno. */
+int dir_meta(const struct mapcp_opts *o, const struct dir *d, int src_fd,
+	     struct mapcp_report *r);
 /* Let go of one reference to d: the last one finishes and frees it. */
 void dir_unref(struct dir *d);
 /*
@@ -169,7 +182,8 @@ void dir_unref(struct dir *d);
 int read_dir(int fd, char *buf, struct dir_entry **out, size_t *n);
 
 /* pool.c */
-void pool_start(struct tree *t);
+/* Start the workers: -j's, or fewer, at most most threads in all. */
+void pool_start(struct tree *t, unsigned int most);
 /* Hand d/name to the workers (or copy it now). */
 void pool_add(struct tree *t, struct dir *d, const char *name);
 /* Wait until every file handed over is done, helping with the copies. */

@@ -30,10 +30,10 @@
 #include "tree.h"
 
 /* Descriptors kept for everything but directories, and the budget's range. */
-#define FD_RESERVE    64
-#define FD_PER_THREAD 8
+#define FD_RESERVE    20 /* stdio, the scan's (SCAN_OPEN), a few more */
+#define FD_PER_THREAD 8  /* a file's copy: source, temporary, pipes... */
 #define BUDGET_MAX    1024
-#define BUDGET_MIN    4
+#define BUDGET_MIN    2
 
 /* What the sets of directories (made, ancestors) hold: presence only. */
 static char present;
@@ -243,64 +243,32 @@ side_follows(const struct tree *t, enum side side)
 			   : (t->opts->flags & MAPCP_KEEP_DIR_SYMLINK) != 0;
 }
 
-/* Open d on side down from its nearest open ancestor, checking each. */
-static int
-reopen_down(struct tree *t, const struct dir *d, enum side side)
-{
-	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-		    (side_follows(t, side) ? 0 : O_NOFOLLOW);
-	struct step {
-		const struct dir *d;
-	} * chain;
-	const struct dir *a = d;
-	size_t n = 0, i;
-	int fd;
-
-	for (; a->fd[side] < 0; a = a->parent) /* the top is always open */
-		n++;
-	chain = calloc(n + 1, sizeof(*chain));
-	if (chain == NULL)
-		return -1;
-	i = n;
-	for (const struct dir *x = d; x != a && i > 0; x = x->parent)
-		chain[--i].d = x;
-	fd = a->fd[side];
-	for (i = 0; i < n && fd >= 0 && chain[i].d != NULL; i++) {
-		const struct dir *x = chain[i].d;
-		int next = checked(RETRY(openat(fd, x->name, flags)),
-				   x->dev[side], x->ino[side]);
-
-		if (fd != a->fd[side])
-			close(fd);
-		fd = next;
-	}
-	free(chain);
-	if (fd >= 0 && (i < n || fd == a->fd[side])) { /* not d: give up */
-		if (fd != a->fd[side])
-			close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 /*
- * The walk is back in d, whose descriptors were closed: reopen them
- * from child's "..", else down from an ancestor. false if d is lost.
+ * Open both sides of x, through child's ".." if child is open, else by
+ * its name in its parent, if that is open; each checked by device and
+ * inode. true, or false with errno (EAGAIN: found, but not x).
  */
 static bool
-reopen(struct tree *t, struct dir *d, const struct dir *child)
+open_record(struct tree *t, struct dir *x, const struct dir *child)
 {
 	int fd[2] = { -1, -1 };
 
-	make_room(t, child);
 	for (int side = SRC; side <= DST; side++) {
+		int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+
 		if (child != NULL && child->fd[side] >= 0)
-			fd[side] = checked(RETRY(openat(child->fd[side], "..",
-							O_RDONLY | O_DIRECTORY |
-								O_CLOEXEC)),
-					   d->dev[side], d->ino[side]);
-		if (fd[side] < 0)
-			fd[side] = reopen_down(t, d, side);
+			fd[side] = checked(
+				RETRY(openat(child->fd[side], "..", flags)),
+				x->dev[side], x->ino[side]);
+		if (!side_follows(t, side))
+			flags |= O_NOFOLLOW;
+		if (fd[side] < 0 && x->parent != NULL &&
+		    x->parent->fd[side] >= 0)
+			fd[side] = checked(RETRY(openat(x->parent->fd[side],
+							x->name, flags)),
+					   x->dev[side], x->ino[side]);
+		else if (fd[side] < 0)
+			errno = EAGAIN;
 	}
 	if (fd[SRC] < 0 || fd[DST] < 0) {
 		int err = errno;
@@ -312,41 +280,85 @@ reopen(struct tree *t, struct dir *d, const struct dir *child)
 		errno = err;
 		return false;
 	}
-	d->fd[SRC] = fd[SRC];
-	d->fd[DST] = fd[DST];
+	x->fd[SRC] = fd[SRC];
+	x->fd[DST] = fd[DST];
 	atomic_fetch_add(&t->nopen, 1);
 	return true;
 }
 
 /*
- * A directory we made is complete: give it its mode and times. Without
- * -p that is the mode mkdir gave it, plus the group and other write bits
- * left out so that nobody could add to it meanwhile (cp's rule), less
- * the umask; with -p, the source's.
+ * The walk is back in d, whose descriptors were closed: reopen them from
+ * child's "..", else down from the nearest open ancestor, opening and
+ * keeping each closed one on the way, since the walk comes back through
+ * them next (a chain reached through symlinks, -L, has no useful "..").
+ * false, with errno, if d is lost.
  */
-static void
-finish_dir(struct dir *d)
+static bool
+reopen(struct tree *t, struct dir *d, const struct dir *child)
 {
-	const struct mapcp_opts *o = d->tree->opts;
+	struct step {
+		struct dir *d;
+	} * chain;
+	size_t n = 0, i;
+	struct dir *a;
+	bool ok = true;
+
+	make_room(t, child);
+	if (open_record(t, d, child))
+		return true;
+	for (a = d; a->fd[SRC] < 0; a = a->parent) /* the top stays open */
+		n++;
+	chain = calloc(n + 1, sizeof(*chain));
+	if (chain == NULL)
+		return false;
+	i = n;
+	for (struct dir *x = d; x != a && i > 0; x = x->parent)
+		chain[--i].d = x;
+	for (i = 0; i < n && ok && chain[i].d != NULL; i++) {
+		make_room(t, chain[i].d->parent);
+		ok = open_record(t, chain[i].d, NULL);
+		if (ok && chain[i].d != d)
+			lru_use(t, chain[i].d);
+	}
+	free(chain);
+	return ok && d->fd[SRC] >= 0;
+}
+
+/*
+ * A directory is complete: give it its mode and times. If we made it,
+ * without -p that is the mode mkdir gave it, plus the group and other
+ * write bits left out so that nobody could add to it meanwhile (cp's
+ * rule), less the umask; with -p, the source's (st), also for one that
+ * was there. 0 or -errno, r filled.
+ */
+int
+dir_meta(const struct mapcp_opts *o, const struct dir *d, int src_fd,
+	 struct mapcp_report *r)
+{
 	mode_t final =
 		d->made ? d->made_mode | (d->omitted & ~o->umask) : d->mode_now;
-	struct mapcp_report r;
 	struct mapcp_job job = { .opts = o,
-				 .report = &r,
+				 .report = r,
 				 .dst_mode = d->mode_now };
 
 	if (d->fd[DST] < 0 || (!d->made && !o->preserve))
-		return;
+		return 0;
+	if (!o->preserve)
+		return final == d->mode_now ||
+				       RETRY(fchmod(d->fd[DST], final)) == 0
+			       ? 0
+			       : report_fail(r, MAPCP_STEP_META, errno);
+	return meta_apply(&job, src_fd, d->fd[DST], &d->st, final);
+}
+
+static void
+finish_dir(struct dir *d)
+{
+	struct mapcp_report r;
+
 	entry_report(&r, NULL, NULL, "directory");
-	if (!o->preserve) {
-		if (final == d->mode_now ||
-		    RETRY(fchmod(d->fd[DST], final)) == 0)
-			return;
-		report_fail(&r, MAPCP_STEP_META, errno);
-	} else if (meta_apply(&job, d->fd[SRC], d->fd[DST], &d->st, final) ==
-		   0) {
+	if (dir_meta(d->tree->opts, d, d->fd[SRC], &r) == 0)
 		return;
-	}
 	r.src = dir_path(d, SRC, NULL);
 	r.dst = dir_path(d, DST, NULL);
 	emit(d->tree->s, &r, -r.err);
@@ -439,14 +451,14 @@ omitted_bits(const struct mapcp_opts *o, mode_t mode)
  * alone until it is complete. The fd (*st its fstat), or -errno: -EEXIST
  * untouched, else with r filled.
  */
-static int
-make_dst_dir(struct tree *t, int pfd, const char *name, struct dir *d,
-	     struct stat *st, struct mapcp_report *r)
+int
+make_dst_dir(const struct mapcp_session *s, int pfd, const char *name,
+	     struct dir *d, struct stat *st, struct mapcp_report *r)
 {
 	mode_t mode = d->st.st_mode & 07777;
 	int fd;
 
-	d->omitted = omitted_bits(t->opts, mode);
+	d->omitted = omitted_bits(s->opts, mode);
 	if (RETRY(mkdirat(pfd, name, mode & ~d->omitted)) < 0)
 		return errno == EEXIST
 			       ? -EEXIST
@@ -460,7 +472,7 @@ make_dst_dir(struct tree *t, int pfd, const char *name, struct dir *d,
 		close(fd);
 		return report_fail(r, MAPCP_STEP_MKDIR, errno);
 	}
-	if (fd < 0 || !S_ISDIR(st->st_mode) || st->st_uid != t->euid) {
+	if (fd < 0 || !S_ISDIR(st->st_mode) || st->st_uid != s->euid) {
 		if (fd >= 0)
 			close(fd);
 		return report_fail(r, MAPCP_STEP_MOVED, EAGAIN);
@@ -482,11 +494,11 @@ make_dst_dir(struct tree *t, int pfd, const char *name, struct dir *d,
  * unless --keep-directory-symlink allows one to a directory. The fd (*st
  * its fstat), or -errno with r filled.
  */
-static int
-open_dst_dir(struct tree *t, int pfd, const char *name, struct dir *d,
-	     struct stat *st, struct mapcp_report *r)
+int
+open_dst_dir(const struct mapcp_session *s, int pfd, const char *name,
+	     struct dir *d, struct stat *st, struct mapcp_report *r)
 {
-	bool through = t->opts->flags & MAPCP_KEEP_DIR_SYMLINK;
+	bool through = s->opts->flags & MAPCP_KEEP_DIR_SYMLINK;
 	struct stat old;
 	int fd;
 
@@ -545,9 +557,9 @@ open_sides(struct tree *t, struct dir *d, const int pfd[2], const char *srcname,
 		return report_fail(r, MAPCP_STEP_OPEN_SRC, errno);
 	if (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
 		return report_fail(r, MAPCP_STEP_REPLACED, EAGAIN);
-	fd = make_dst_dir(t, pfd[DST], dstname, d, &st, r);
+	fd = make_dst_dir(t->s, pfd[DST], dstname, d, &st, r);
 	if (fd == -EEXIST)
-		fd = open_dst_dir(t, pfd[DST], dstname, d, &st, r);
+		fd = open_dst_dir(t->s, pfd[DST], dstname, d, &st, r);
 	if (fd < 0)
 		return fd;
 	d->fd[DST] = fd;
@@ -664,7 +676,8 @@ copy_in_walk(struct tree *t, struct dir *d, const char *name,
 	     const struct stat *st)
 {
 	char *sp = walk_path(d, SRC, name), *dp = walk_path(d, DST, name);
-	char *rel = S_ISREG(st->st_mode) ? walk_path(d, REL, name) : NULL;
+	char *rel = links_wanted(t->opts, st, false) ? walk_path(d, REL, name)
+						     : NULL;
 	struct place s = { .dirfd = d->fd[SRC],
 			   .name = name,
 			   .path = sp ? sp : name };
@@ -675,12 +688,15 @@ copy_in_walk(struct tree *t, struct dir *d, const char *name,
 	unsigned int hints = COPY_IN_TREE | COPY_EXPECT_REG |
 			     (t->follow ? 0 : COPY_NOFOLLOW);
 
-	if (!S_ISREG(st->st_mode))
-		copy_other(t->s, &s, &p, st);
-	else if (rel != NULL)
-		copy_linked(t->s, &s, &p, st, hints, t->top, rel);
+	/* rel is NULL without memory: then no link is remembered */
+	if (rel != NULL)
+		copy_linked(t->s, &s, &p, st,
+			    S_ISREG(st->st_mode) ? hints : COPY_AS_ITSELF,
+			    t->top, rel);
+	else if (S_ISREG(st->st_mode))
+		pool_add(t, d, name);
 	else
-		pool_add(t, d, name); /* no memory to remember it: a copy */
+		copy_other(t->s, &s, &p, st);
 	free(sp);
 	free(dp);
 	free(rel);
@@ -766,27 +782,43 @@ walk(struct tree *t)
 	}
 }
 
-/* Descriptors: ask for all we may; allow half of what is left to dirs. */
+/* The descriptor limit, its soft value raised to the hard one first. */
 static long
-fd_budget(const struct tree *t)
+fd_limit(void)
 {
 	struct rlimit rl;
-	long limit, threads = (long)t->pool.nworkers + 1;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return BUDGET_MIN;
+		return 1024;
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 30
-			? 1 << 30
-			: (long)rl.rlim_cur;
-	limit = (limit - FD_RESERVE - FD_PER_THREAD * threads) / 2;
-	return limit < BUDGET_MIN   ? BUDGET_MIN
-	       : limit > BUDGET_MAX ? BUDGET_MAX
-				    : limit;
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 30
+		       ? 1 << 30
+		       : (long)rl.rlim_cur;
+}
+
+/*
+ * Threads that fit in limit beside the smallest budget of directories:
+ * under a tight ulimit -n, fewer threads rather than failed copies.
+ */
+static unsigned int
+threads_fitting(long limit)
+{
+	long n = (limit - FD_RESERVE - 2L * BUDGET_MIN) / FD_PER_THREAD;
+
+	return n < 1 ? 1 : n > 1024 ? 1024 : (unsigned int)n;
+}
+
+/* Directories that may be open at once: half of what threads leave. */
+static long
+fd_budget(long limit, unsigned int threads)
+{
+	long n = (limit - FD_RESERVE - FD_PER_THREAD * (long)threads) / 2;
+
+	return n < BUDGET_MIN ? BUDGET_MIN : n > BUDGET_MAX ? BUDGET_MAX : n;
 }
 
 /*
@@ -873,6 +905,7 @@ tree_copy(struct mapcp_session *s, const char *src, const struct place *dst,
 	  const struct stat *st)
 {
 	struct tree t = { .s = s, .opts = s->opts };
+	long limit;
 
 	t.follow = mapcp_follows(s->opts, false);
 	t.euid = geteuid();
@@ -889,8 +922,9 @@ tree_copy(struct mapcp_session *s, const char *src, const struct place *dst,
 		free(t.dents);
 		return;
 	}
-	pool_start(&t);
-	t.budget = fd_budget(&t);
+	limit = fd_limit();
+	pool_start(&t, threads_fitting(limit));
+	t.budget = fd_budget(limit, t.pool.nworkers + 1);
 	if (enter_top(&t, dst) == 0)
 		walk(&t);
 	else

@@ -31,8 +31,8 @@ window_at(const struct mapcp_job *job, off_t pos, off_t end, struct window *w)
 	 * whatever --window says (as off_t, a window of 2^63 was negative).
 	 */
 	uint64_t pg = page_size();
-	uint64_t size = job->opts->window < INT64_MAX ? job->opts->window
-						      : INT64_MAX;
+	uint64_t size =
+		job->opts->window < INT64_MAX ? job->opts->window : INT64_MAX;
 	uint64_t base = (uint64_t)pos - (uint64_t)pos % pg; /* mmap's rule */
 	uint64_t limit = base + size;
 

@@ -189,6 +189,96 @@ no_temps() {
 	victim_intact "$T/victim"
 }
 
+@test "--parents: a symlink planted where a directory of the path goes is refused; nothing made for a bad SOURCE" {
+	need_root_here "the victim must be another user's"
+	chmod 755 "$T" # let nobody in
+	victim "$T/victim"
+	mkdir -p a/b D
+	echo c >a/b/c
+	chmod 777 D
+	as_nobody ln -s "$T/victim" D/a
+	run "$MAPCP" --parents a/b/c D
+	[ "$status" -eq 1 ]
+	[ "$output" = "mapcp: cannot overwrite non-directory 'D/a' with directory 'a'" ]
+	victim_intact "$T/victim"
+	rm D/a
+	as_nobody ln -s "$T/victim" D/a2
+	mkdir -p a2/sub && echo x >a2/sub/x
+	run "$MAPCP" -r --parents a2/sub D
+	[ "$status" -eq 1 ]
+	victim_intact "$T/victim"
+	# A SOURCE that cannot be copied leaves nothing behind (cp leaves D4/a).
+	mkdir D4
+	run "$MAPCP" --parents a/b/c/nope D4
+	[ "$status" -eq 1 ]
+	[ -z "$(ls -A D4)" ]
+}
+
+@test "-a --parents gives the directories of the path their source's owner, mode and times, as cp" {
+	mkdir -p a/b
+	echo c >a/b/c
+	chmod 777 a
+	chmod 750 a/b
+	[ "$(id -u)" -ne 0 ] || chown nobody a
+	touch -d '2002-01-01 01:02:03.5' a
+	touch -d '2003-01-01' a/b
+	mkdir m c
+	command cp -a --parents a/b/c c
+	run "$MAPCP" -a --parents a/b/c m
+	[ "$status" -eq 0 ]
+	[ "$(stat -c '%A %U %y' m/a m/a/b m/a/b/c)" = "$(stat -c '%A %U %y' c/a c/a/b c/a/b/c)" ]
+	# Without -p: modes from the source's, less the umask, as cp.
+	mkdir m2 c2
+	command cp --parents a/b/c c2
+	"$MAPCP" --parents a/b/c m2
+	[ "$(stat -c '%A' m2/a m2/a/b)" = "$(stat -c '%A' c2/a c2/a/b)" ]
+}
+
+@test "--inplace in a tree: a file with a name outside DEST (a planted hard link) is replaced, not written" {
+	need_root_here "the planted link's target must be root's"
+	chmod 755 "$T" # let nobody in
+	mkdir -p src dst/src out
+	chmod 777 dst/src
+	echo new >src/f
+	chown nobody: src/f
+	chmod 4755 src/f
+	echo old >out/x
+	chmod 666 out/x
+	as_nobody ln out/x dst/src/f
+	before=$(stat -c '%A %U %Y %Z' out/x)
+	run "$MAPCP" -a --inplace src dst
+	[ "$status" -eq 0 ]
+	[ "$(cat out/x)" = old ]
+	[ "$(stat -c '%A %U %Y %Z' out/x)" = "$before" ]
+	[ "$(cat dst/src/f)" = new ] && [ "$(stat -c %h dst/src/f)" -eq 1 ]
+}
+
+@test "-j 4 under ulimit -n 16: fewer threads, every file copied (as -j 1 and cp)" {
+	mkdir src
+	for d in $(seq 30); do
+		mkdir -p "src/d$d/e/f/g"
+		for i in $(seq 10); do
+			echo "$i" >"src/d$d/x$i"
+			echo "$i" >"src/d$d/e/f/g/y$i"
+		done
+	done
+	run bash -c "ulimit -n 16 && '$MAPCP' -a -j 4 src D"
+	echo "$output" | head -5
+	[ "$status" -eq 0 ]
+	diff -r src D
+}
+
+@test "a chain reached only through symlinks (-rL), deeper than the descriptor budget: copied whole" {
+	mkdir chain
+	for i in $(seq 0 1500); do mkdir "chain/r$i"; done
+	for i in $(seq 0 1499); do ln -s "../r$((i + 1))" "chain/r$i/n"; done
+	echo end >chain/r1500/end
+	run timeout 120 bash -c "ulimit -n 64 && '$MAPCP' -rL chain/r0 out"
+	[ "$status" -eq 0 ]
+	[ "$(find out -type d | wc -l)" -eq 1501 ]
+	[ "$(find out -name end -exec cat {} +)" = end ]
+}
+
 @test "a symlink to an ancestor with -rL: cp's 'cannot copy cyclic symbolic link', the rest copied" {
 	mkdir -p t/a/b
 	echo x >t/a/f
@@ -259,16 +349,20 @@ no_temps() {
 		"$(find deep2 -type d -printf '%m %TY%Tm%Td%TH%TM%TS\n' | sort | md5sum)" ]
 }
 
-@test "sticky and set-group-ID bits of directories as cp gives them, -r and -a, umask 0 and 022" {
-	mkdir shared sg pg
+@test "special mode bits (sticky, set-group-ID, set-user-ID) as cp gives them, over options, umasks, parents" {
+	mkdir shared sg plain pg
 	chmod 1777 shared
 	chmod 2775 sg
-	mkdir sg/in
+	mkdir sg/in plain/sub
 	chmod 3775 sg/in
+	echo x >plain/suid
+	chmod 4755 plain/suid
+	echo y >sg/sgid
+	chmod 2755 sg/sgid
 	chmod 2755 pg
 	for um in 0 022; do
-		for opt in -r -a; do
-			for s in shared sg; do
+		for opt in -r -a -rp "-r --preserve=mode" "-a --no-preserve=ownership"; do
+			for s in shared sg plain; do
 				for into in . pg; do
 					rm -rf "$into/c" "$into/m"
 					(umask $um && command cp $opt $s "$into/c")
@@ -282,6 +376,12 @@ no_temps() {
 			done
 		done
 	done
+	# --preserve=mode onto an existing directory: its set-group-ID bit
+	# stays when the source has no special bits (cp sets an ACL).
+	mkdir -p pg/e1 pg/e2
+	command cp -r --preserve=mode plain/. pg/e1
+	"$MAPCP" -r --preserve=mode plain/. pg/e2
+	[ "$(stat -c %A pg/e2)" = "$(stat -c %A pg/e1)" ]
 }
 
 @test "a copied directory is not writable by others until it is complete (cp's rule)" {
@@ -308,6 +408,24 @@ no_temps() {
 	[ "$(find out -type f -links 2 | wc -l)" -eq 40000 ]
 	[ "$(find out -type f -printf '%i\n' | sort -u | wc -l)" -eq 20000 ]
 	[ "$(stat -c %i out/a/777)" = "$(stat -c %i out/b/777)" ]
+}
+
+@test "hard links between symlinks, FIFOs and devices are kept with -a, as cp keeps them" {
+	mkdir s
+	ln -s tgt s/l1
+	ln s/l1 s/l2
+	mkfifo s/p1
+	ln s/p1 s/p2
+	if [ "$(id -u)" -eq 0 ]; then
+		mknod s/c1 c 1 3
+		ln s/c1 s/c2
+	fi
+	command cp -a s c
+	run "$MAPCP" -a s m
+	[ "$status" -eq 0 ]
+	[ "$(cd m && stat -c '%n %h %F' * | sort)" = "$(cd c && stat -c '%n %h %F' * | sort)" ]
+	[ "$(stat -c %i m/l1)" = "$(stat -c %i m/l2)" ]
+	[ "$(stat -c %i m/p1)" = "$(stat -c %i m/p2)" ]
 }
 
 @test "hard links between command-line sources are kept, as cp -a keeps them" {
