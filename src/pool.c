@@ -58,10 +58,12 @@ task_done(struct tree *t, struct task *task)
 	free(task->name);
 	atomic_fetch_sub(&task->dir->tasks, 1);
 	dir_unref(task->dir);
-	pthread_mutex_lock(&p->lock);
-	if (--p->pending == 0)
+	/* The lock only to wake pool_drain(), which looks under it. */
+	if (atomic_fetch_sub(&p->pending, 1) == 1) {
+		pthread_mutex_lock(&p->lock);
 		pthread_cond_broadcast(&p->done);
-	pthread_mutex_unlock(&p->lock);
+		pthread_mutex_unlock(&p->lock);
+	}
 }
 
 static void
@@ -165,9 +167,7 @@ pool_add(struct tree *t, struct dir *d, const char *name)
 	}
 	atomic_fetch_add(&d->refs, 1);
 	atomic_fetch_add(&d->tasks, 1);
-	pthread_mutex_lock(&p->lock);
-	p->pending++;
-	pthread_mutex_unlock(&p->lock);
+	atomic_fetch_add(&p->pending, 1);
 	if (p->filling == NULL &&
 	    (p->filling = calloc(1, sizeof(*p->filling))) == NULL) {
 		copy_file_task(t, d, name); /* no memory to queue: do it now */
@@ -186,7 +186,7 @@ pool_drain(struct tree *t)
 
 	push(t);
 	pthread_mutex_lock(&p->lock);
-	while (p->pending > 0) {
+	while (atomic_load(&p->pending) > 0) {
 		struct batch *b = take(p);
 
 		if (b == NULL) {
@@ -223,6 +223,7 @@ pool_start(struct tree *t, unsigned int most)
 		jobs = most;
 
 	memset(p, 0, sizeof(*p));
+	atomic_init(&p->pending, 0);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);

@@ -113,7 +113,7 @@ struct pool {
 	pthread_cond_t work, done;
 	struct batch *head, *tail, *filling;
 	int queued, idle;
-	unsigned long pending; /* tasks queued or running */
+	atomic_ulong pending; /* tasks queued or running */
 	bool closing;
 	pthread_t *workers;
 	unsigned int nworkers;
