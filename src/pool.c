@@ -32,15 +32,8 @@ void
 copy_file_task(struct tree *t, struct dir *d, const char *name)
 {
 	char *sp = dir_path(d, SRC, name), *dp = dir_path(d, DST, name);
-	struct place s = { .dirfd = d->fd[SRC],
-			   .name = name,
-			   .path = sp ? sp : name };
-	struct place p = { .dirfd = d->fd[DST],
-			   .name = name,
-			   .path = dp ? dp : name,
-			   .dev = d->dev[DST] };
-	unsigned int hints = COPY_IN_TREE | COPY_EXPECT_REG |
-			     (t->follow ? 0 : COPY_NOFOLLOW) |
+	struct place s, p;
+	unsigned int hints = entry_places(t, d, name, sp, dp, &s, &p) |
 			     (d->made ? COPY_DST_ABSENT : 0);
 	struct mapcp_report r;
 

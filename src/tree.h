@@ -159,6 +159,10 @@ void tree_copy(struct mapcp_session *s, const char *src,
  */
 char *dir_path(const struct dir *d, enum side side, const char *name);
 char *walk_path(const struct dir *d, enum side side, const char *name);
+/* Both sides' places of an entry of d, and the hints a tree entry takes. */
+unsigned int entry_places(const struct tree *t, const struct dir *d,
+			  const char *name, const char *sp, const char *dp,
+			  struct place *s, struct place *p);
 /*
  * DEST's directory for d (d->st: the source's stat), made in pfd as
  * name (-EEXIST if it is there, untouched), or found there: opened

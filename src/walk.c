@@ -670,6 +670,25 @@ enter_subdir(struct tree *t, struct dir *d, const char *name,
 	return sub;
 }
 
+/*
+ * The places of entry name of d on both sides, for the copy path, and the
+ * hints every entry of a tree is copied with. sp and dp are its paths for
+ * messages (the name alone when they could not be had).
+ */
+unsigned int
+entry_places(const struct tree *t, const struct dir *d, const char *name,
+	     const char *sp, const char *dp, struct place *s, struct place *p)
+{
+	*s = (struct place){ .dirfd = d->fd[SRC],
+			     .name = name,
+			     .path = sp ? sp : name };
+	*p = (struct place){ .dirfd = d->fd[DST],
+			     .name = name,
+			     .path = dp ? dp : name,
+			     .dev = d->dev[DST] };
+	return COPY_IN_TREE | COPY_EXPECT_REG | (t->follow ? 0 : COPY_NOFOLLOW);
+}
+
 /* A symlink, special file, or file with other names: made in the walk. */
 static void
 copy_in_walk(struct tree *t, struct dir *d, const char *name,
@@ -678,15 +697,8 @@ copy_in_walk(struct tree *t, struct dir *d, const char *name,
 	char *sp = walk_path(d, SRC, name), *dp = walk_path(d, DST, name);
 	char *rel = links_wanted(t->opts, st, false) ? walk_path(d, REL, name)
 						     : NULL;
-	struct place s = { .dirfd = d->fd[SRC],
-			   .name = name,
-			   .path = sp ? sp : name };
-	struct place p = { .dirfd = d->fd[DST],
-			   .name = name,
-			   .path = dp ? dp : name,
-			   .dev = d->dev[DST] };
-	unsigned int hints = COPY_IN_TREE | COPY_EXPECT_REG |
-			     (t->follow ? 0 : COPY_NOFOLLOW);
+	struct place s, p;
+	unsigned int hints = entry_places(t, d, name, sp, dp, &s, &p);
 
 	/* rel is NULL without memory: then no link is remembered */
 	if (rel != NULL)
