@@ -34,7 +34,6 @@ LIB_SRCS = \
 	src/atomic.c \
 	src/copy.c \
 	src/engines/copy_file_range.c \
-	src/engines/fail.c \
 	src/engines/io_uring.c \
 	src/engines/mmap.c \
 	src/engines/mmap_write.c \
@@ -62,6 +61,12 @@ CLI_SRCS = \
 	cli/mapcp.c \
 	cli/maps.c \
 	cli/progress.c
+# Test hooks, linked into the test binaries only (unit tests, fuzz targets,
+# build/tests/mapcp-hooks), never into what all and install make: the
+# engine "fail" and the MAPCP_FAIL variable that drives it.
+HOOK_SRCS = \
+	cli/hooks.c \
+	src/engines/fail.c
 BENCH_SRCS = \
 	bench/cache.c \
 	bench/data.c \
@@ -95,6 +100,7 @@ FUZZ_SECONDS ?= 25
 
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
 CLI_OBJS = $(CLI_SRCS:%.c=$(O)/%.o)
+HOOK_OBJS = $(HOOK_SRCS:%.c=$(O)/%.o)
 BENCH_OBJS = $(BENCH_SRCS:%.c=$(O)/%.o)
 UNIT_BINS = $(UNIT_TESTS:%=$(O)/tests/test_%)
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(O)/tests/fuzz_%)
@@ -142,11 +148,16 @@ $(B)/mmap_cp: $(B)/mapcp
 
 TEST_CPPFLAGS = -Isrc -Ibench -Itests/support
 $(O)/tests/test_%: tests/unit/test_%.c $(O)/tests/support/compare.o \
-		$(O)/bench/stats.o $(LIB)
+		$(O)/bench/stats.o $(HOOK_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
-		$(O)/tests/support/compare.o $(O)/bench/stats.o $(LIB) \
-		-lcmocka -lxxhash -lm $(LDLIBS)
+		$(O)/tests/support/compare.o $(O)/bench/stats.o \
+		$(O)/src/engines/fail.o $(LIB) -lcmocka -lxxhash -lm $(LDLIBS)
+
+# mapcp with the test hooks, for the tests that drive the engine "fail".
+$(O)/tests/mapcp-hooks: $(CLI_OBJS) $(HOOK_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lxxhash $(LDLIBS)
 
 $(O)/tests/sparsecmp: $(O)/tests/support/sparsecmp.o $(O)/tests/support/compare.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
@@ -160,15 +171,17 @@ $(FUZZ_LIB): $(FUZZ_OBJS)
 # FUZZ_MAIN and links with -fsanitize=fuzzer for libFuzzer's instead.
 FUZZ_MAIN = $(O)/tests/fuzz/replay.o
 $(O)/tests/fuzz/replay.o: tests/fuzz/replay.c
-$(O)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MAIN) $(FUZZ_LIB) $(LIB)
+$(O)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MAIN) $(HOOK_OBJS) $(FUZZ_LIB) \
+		$(LIB)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
-		$(FUZZ_MAIN) $(FUZZ_LIB) $(LIB) -lxxhash -lm $(LDLIBS)
+		$(FUZZ_MAIN) $(HOOK_OBJS) $(FUZZ_LIB) $(LIB) -lxxhash -lm $(LDLIBS)
 
 TOOLS = deeptree holemap mksock pin sparsecmp treecmp
 $(O)/tests/%: $(O)/tests/support/%.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-unit-tests: $(UNIT_BINS) $(FUZZ_BINS) $(TOOLS:%=$(O)/tests/%) fault-tools
+unit-tests: $(UNIT_BINS) $(FUZZ_BINS) $(TOOLS:%=$(O)/tests/%) fault-tools \
+	$(O)/tests/mapcp-hooks
 
 # The fault shim (LD_PRELOAD; built without _FILE_OFFSET_BITS, so that it
 # defines the *64 symbols mapcp calls) and the injection driver.
@@ -217,7 +230,7 @@ large-file.txt:
 	head -c 1G /dev/urandom > $@
 
 format:
-	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(BENCH_SRCS) src/*.h cli/*.h \
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(HOOK_SRCS) $(BENCH_SRCS) src/*.h cli/*.h \
 		bench/*.h include/*.h \
 		tests/unit/*.c tests/unit/*.h
 
@@ -247,6 +260,6 @@ uninstall:
 clean:
 	rm -rf $(O) mapcp mmap_cp mapcp-bench
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(HOOK_OBJS:.o=.d) $(BENCH_OBJS:.o=.d) $(UNIT_BINS:=.d) \
 	$(FUZZ_BINS:=.d) $(O)/tests/fuzz/replay.d $(O)/tests/support/compare.d \
 	$(TOOLS:%=$(O)/tests/support/%.d)

@@ -37,6 +37,15 @@ void cli_clear_line(struct cli *cli);
 
 /* Print name quoted as cp quotes it, so that a message stays one line. */
 void cli_put_name(FILE *f, const char *name);
+/*
+ * The test binaries' hooks (hooks.c: MAPCP_FAIL for the test engine). What
+ * make builds for users does not link them: the weak reference is NULL
+ * there and the environment is never read.
+ */
+void cli_test_hooks(struct cli *cli) __attribute__((weak));
+
+/* fflush(stdout), keeping its first error for the report at exit. */
+void cli_flush_stdout(void);
 
 /* progress.c: the --progress display, in a thread of its own. */
 struct display;

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -186,36 +187,6 @@ usage_error(const struct cli *cli, const char *fmt, const char *arg)
 	}
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", cli->prog);
 	exit(1);
-}
-
-/* The test engine's failure, from MAPCP_FAIL=ERRNO:BYTES (tests only). */
-static void
-test_failure(struct cli *cli)
-{
-	static const struct {
-		const char *name;
-		int err;
-	} names[] = {
-		{ "EDQUOT", EDQUOT },
-		{ "EINVAL", EINVAL },
-		{ "EIO", EIO },
-		{ "ENODATA", ENODATA },
-		{ "ENOSPC", ENOSPC },
-		{ "ENOSYS", ENOSYS },
-		{ "EOPNOTSUPP", EOPNOTSUPP },
-		{ "EXDEV", EXDEV },
-		{ "FLIP", 0 }, /* no error: copy, but flip a byte there */
-	};
-	const char *v = getenv("MAPCP_FAIL");
-	const char *colon;
-
-	if (v == NULL || (colon = strchr(v, ':')) == NULL)
-		return;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strncmp(v, names[i].name, (size_t)(colon - v)) == 0 &&
-		    names[i].name[colon - v] == '\0')
-			cli->opts.fail_errno = names[i].err ? names[i].err : -1;
-	cli->opts.fail_after = strtoll(colon + 1, NULL, 10);
 }
 
 static size_t
@@ -575,7 +546,7 @@ on_file(const struct mapcp_report *r, void *arg)
 		cli_put_name(stdout, r->dst);
 		putchar('\n');
 	}
-	fflush(stdout);
+	cli_flush_stdout();
 	if (r->step != MAPCP_STEP_NONE)
 		fprintf(stderr, "%s: %s\n", cli->prog,
 			mapcp_report_error(r, msg, sizeof(msg)));
@@ -864,6 +835,65 @@ catch_signals(void)
 	}
 }
 
+/*
+ * Open /dev/null on any of fds 0, 1 and 2 that is closed, so that no file
+ * the copy opens (a source, a temporary) can land there and receive the
+ * progress line, or give -i its answer. As gnulib's stdopen does, it is
+ * opened the wrong way round (fd 0 for writing, 1 and 2 for reading): a
+ * read of stdin or a write of stdout then fails (EBADF) and is reported
+ * at exit, as with a closed descriptor, instead of vanishing.
+ */
+static void
+reserve_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int got;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		got = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+		if (got != fd) /* cannot even say why: stderr may be closed */
+			_exit(1);
+	}
+}
+
+/* The first error writing stdout, kept for the report at exit. */
+static int stdout_err;
+static const char *prog_name = "mapcp"; /* cli.prog, for that report */
+
+void
+cli_flush_stdout(void)
+{
+	if (fflush(stdout) != 0 && stdout_err == 0)
+		stdout_err = errno ? errno : EIO;
+	clearerr(stdout); /* so a later error is seen, not this one's flag */
+}
+
+/*
+ * At exit: what went to stdout (-v, --debug, --help) must have been
+ * written, as coreutils' close_stdout checks. A write error is reported
+ * once and makes the exit status 1; an error on stderr can only make it 1.
+ * A stdout closed from the start is no error if nothing was written to it.
+ */
+static void
+close_std_streams(void)
+{
+	bool pending = __fpending(stdout) > 0;
+
+	if (ferror(stdout) && stdout_err == 0)
+		stdout_err = EIO;
+	if (fclose(stdout) != 0 && stdout_err == 0 &&
+	    (pending || errno != EBADF))
+		stdout_err = errno;
+	if (stdout_err != 0) {
+		fprintf(stderr, "%s: write error: %s\n", prog_name,
+			strerror(stdout_err));
+		_exit(1);
+	}
+	if (fclose(stderr) != 0 && errno != EBADF)
+		_exit(1);
+}
+
 /* The whole command is one session; 0 or 1, the exit status. */
 static int
 run_session(struct cli *cli, char **ops, int nops)
@@ -890,6 +920,8 @@ main(int argc, char **argv)
 	int nops, status;
 	char **ops;
 
+	reserve_std_fds();
+	atexit(close_std_streams);
 	setlocale(LC_CTYPE, ""); /* what prints as itself in a quoted name */
 	mapcp_opts_init(&cli.opts);
 	pthread_mutex_init(&cli.out, NULL);
@@ -900,14 +932,15 @@ main(int argc, char **argv)
 	cli.opts.on_file_arg = &cli;
 	cli.opts.ask = ask;
 	cli.opts.ask_arg = &cli;
-	test_failure(&cli);
+	if (cli_test_hooks != NULL)
+		cli_test_hooks(&cli);
 	if (strcmp(base_name(argv[0]), "mmap_cp") == 0) {
 		if (argc != 3) {
 			fputs("Usage: ./mmap_cp <from_file> <to_file>\n",
 			      stderr);
 			return 1;
 		}
-		cli.prog = "mmap_cp";
+		cli.prog = prog_name = "mmap_cp";
 		cli.opts.engine = "mmap";
 		return run_session(&cli, argv + 1, 2);
 	}

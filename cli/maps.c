@@ -67,6 +67,6 @@ cli_on_window(const struct mapcp_window *w, void *arg)
 		if (!isatty(STDIN_FILENO)) /* a terminal echoed the newline */
 			putchar('\n');
 	}
-	fflush(stdout);
+	cli_flush_stdout();
 	pthread_mutex_unlock(&cli->out);
 }

@@ -138,7 +138,8 @@ struct mapcp_opts {
 	void *ask_arg;
 	mapcp_window_fn *on_window;
 	void *on_window_arg;
-	int fail_errno;   /* the test engine "fail": errno it returns, or -1
+	int fail_errno;   /* the test engine "fail" (in test binaries only):
+			     errno it returns, or -1
 			     to flip the byte at fail_after instead */
 	off_t fail_after; /* ... after copying this many bytes */
 };
@@ -340,7 +341,7 @@ const char *mapcp_check_opts(const struct mapcp_opts *opts);
 
 /*
  * Name of the i-th engine a user can choose, auto last, NULL past the end.
- * The hidden test engine is not listed.
+ * The test engine, in test binaries only, is not among them.
  */
 const char *mapcp_engine_name(unsigned int i);
 

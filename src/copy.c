@@ -345,6 +345,19 @@ source_changed(const struct mapcp_job *job, const struct stat *src)
 	       now.st_mtim.tv_nsec != src->st_mtim.tv_nsec;
 }
 
+/* DEST, written, gets SOURCE's size if it has not got it. 0 or -errno. */
+static int
+dest_ends(struct mapcp_job *job)
+{
+	struct stat st;
+
+	if (fstat(job->dst_fd, &st) < 0)
+		return -errno;
+	if (st.st_size != job->size && job_size_dest(job) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Copy the data, then check that the source did not change meanwhile. */
 static int
 copy_data(struct mapcp_job *job, const struct stat *src)
@@ -383,6 +396,13 @@ copy_data(struct mapcp_job *job, const struct stat *src)
 	if (!job->stream && (ret = source_changed(job, src)) != 0)
 		return ret < 0 ? job_fail(job, MAPCP_STEP_READ, -ret)
 			       : job_changed(job);
+	/*
+	 * Whatever the extents left out at the end (the zeros --sparse=always
+	 * skips in a dense file), DEST ends where SOURCE does.
+	 */
+	if (!job->stream && job->seekable_dst && !job->sized &&
+	    (ret = dest_ends(job)) < 0)
+		return job_fail(job, MAPCP_STEP_WRITE, -ret);
 	/* The end of a stream, or of an old --inplace DEST. */
 	if (job->seekable_dst && job->stream &&
 	    RETRY(ftruncate(job->dst_fd, job->copied)) < 0)

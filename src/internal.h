@@ -105,7 +105,6 @@ int job_no_data(struct mapcp_job *job);
 
 enum engine_flag {
 	ENGINE_MAPS_SOURCE = 1 << 0, /* needs a source it can mmap */
-	ENGINE_HIDDEN = 1 << 1,      /* for tests: not listed, never auto */
 	ENGINE_MAY_SHARE = 1 << 2,   /* may share blocks instead of copying */
 };
 

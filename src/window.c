@@ -14,14 +14,13 @@
 #include "window.h"
 
 /*
- * Windows end on 2 MiB boundaries where they can. The page cache holds file
- * data in folios of up to 2 MiB; a shared writable mapping that covers a
- * whole folio takes one write fault for it, while one that covers part of
- * it takes a fault per page, and on ext4 each of those dirties the whole
+ * Why windows end on FOLIO_MAX boundaries: the page cache holds file data in
+ * folios of up to 2 MiB; a shared writable mapping that covers a whole
+ * folio takes one write fault for it, while one that covers part of it
+ * takes a fault per page, and on ext4 each of those dirties the whole
  * folio again. Measured on a 1 GiB copy: 1 MiB windows took 5 s, 2 MiB
  * windows 0.23 s.
  */
-#define FOLIO_MAX ((off_t)2 << 20)
 
 void
 window_at(const struct mapcp_job *job, off_t pos, off_t end, struct window *w)
@@ -44,6 +43,7 @@ window_at(const struct mapcp_job *job, off_t pos, off_t end, struct window *w)
 	w->delta = (size_t)(pos - w->base);
 	w->len = (size_t)(limit - base);
 	w->n = w->len - w->delta;
+	w->edge = false;
 }
 
 void *
@@ -61,6 +61,14 @@ window_map(struct mapcp_job *job, const struct window *w, bool dst)
 			 errno);
 		return NULL;
 	}
+	/*
+	 * A write fault makes its folio by reading around the page, as large
+	 * as 2 MiB, and dirties all of it: writeback then allocates the whole
+	 * folio, holes included. Next to a hole, MADV_RANDOM turns the read-
+	 * around off, so each page gets a folio of its own (see mmap.c).
+	 */
+	if (dst && w->edge)
+		(void)madvise(p, w->len, MADV_RANDOM);
 	/*
 	 * Populate the page tables in one call rather than one fault per
 	 * page (Linux 5.14+; older kernels say EINVAL and fault as usual).

@@ -13,7 +13,15 @@ struct window {
 	size_t len;   /* bytes mapped */
 	size_t delta; /* where the bytes to copy start in it */
 	size_t n;     /* bytes to copy */
+	bool edge;    /* DEST's pages next to a hole: no read-around there */
 };
+
+/*
+ * Windows end on 2 MiB boundaries where they can: the largest folio the
+ * page cache makes, so a folio lies either wholly inside [a, b) between
+ * two boundaries or wholly outside it.
+ */
+#define FOLIO_MAX ((off_t)2 << 20)
 
 /* The window that copies from pos towards end. */
 void window_at(const struct mapcp_job *job, off_t pos, off_t end,

@@ -1,5 +1,6 @@
 /*
- * fail: a test engine, hidden from users and never chosen by auto. It
+ * fail: a test engine, linked into the test binaries only (the unit tests
+ * and build/tests/mapcp-hooks), never into what make builds for users. It
  * copies like rw until opts->fail_after bytes are written, then fails with
  * opts->fail_errno (EIO if unset), so the tests can drive the planner's
  * fallbacks and prove that a copy failing midway leaves DEST untouched
@@ -68,7 +69,6 @@ fail_copy(struct mapcp_job *job, off_t off, off_t len)
 
 const struct mapcp_engine engine_fail = {
 	.name = "fail",
-	.flags = ENGINE_HIDDEN,
 	.start = fail_start,
 	.copy = fail_copy,
 	.finish = fail_finish,

@@ -33,11 +33,11 @@ reserve(struct mapcp_job *job, off_t off, off_t len)
 	return job_fail(job, MAPCP_STEP_WRITE, errno);
 }
 
+/* Copy [pos, end) window by window; edge says whether it borders a hole. */
 static int
-mmap_copy(struct mapcp_job *job, off_t off, off_t len)
+copy_span(struct mapcp_job *job, off_t pos, off_t end, bool edge)
 {
-	off_t pos = off, end = off + len;
-	int ret = reserve(job, off, len);
+	int ret = 0;
 
 	while (ret == 0 && pos < end) {
 		struct window w;
@@ -45,6 +45,7 @@ mmap_copy(struct mapcp_job *job, off_t off, off_t len)
 		enum guard_fault fault;
 
 		window_at(job, pos, end, &w);
+		w.edge = edge;
 		s = window_map(job, &w, false);
 		if (s == NULL)
 			return -job->report->err;
@@ -66,6 +67,35 @@ mmap_copy(struct mapcp_job *job, off_t off, off_t len)
 		if (ret == 0)
 			job_advance(job, (off_t)w.n);
 	}
+	return ret;
+}
+
+/*
+ * One extent [off, off + len). A folio that a write fault dirties is
+ * allocated whole, so no folio of DEST may reach from the extent into a
+ * hole beside it. The edges, from off up to the first FOLIO_MAX boundary
+ * and from the last one down to the end (unless the file ends there), are
+ * copied first, page by page (w.edge); then the middle, whose folios lie
+ * inside the extent and whose read-around finds the edges' pages there.
+ */
+static int
+mmap_copy(struct mapcp_job *job, off_t off, off_t len)
+{
+	off_t end = off + len;
+	off_t a = (off + FOLIO_MAX - 1) / FOLIO_MAX * FOLIO_MAX;
+	off_t b = end / FOLIO_MAX * FOLIO_MAX;
+	int ret = reserve(job, off, len);
+
+	if (a > end)
+		a = end;
+	if (b < a || end >= job->size)
+		b = end > a ? end : a; /* nothing follows: no tail edge */
+	if (ret == 0)
+		ret = copy_span(job, off, a, true);
+	if (ret == 0)
+		ret = copy_span(job, b, end, true);
+	if (ret == 0)
+		ret = copy_span(job, a, b, false);
 	return ret;
 }
 

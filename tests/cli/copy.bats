@@ -111,12 +111,12 @@ ENGINES="auto copy_file_range rw io_uring mmap-write mmap sendfile splice"
 
 @test "--debug shows a fallback and its errno" {
 	random_file a 100000
-	MAPCP_FAIL=EXDEV:0 run "$MAPCP" --debug -e fail,rw a b
+	MAPCP_FAIL=EXDEV:0 run "$MAPCP_HOOKS" --debug -e fail,rw a b
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"engine rw (next in the --engine list, after a fallback); fell back from fail: Invalid cross-device link"* ]]
 	cmp a b
 	# After a byte is written there is no falling back.
-	MAPCP_FAIL=EXDEV:4096 run "$MAPCP" -e fail,rw a c
+	MAPCP_FAIL=EXDEV:4096 run "$MAPCP_HOOKS" -e fail,rw a c
 	[ "$status" -eq 1 ]
 	[ "$output" = "mapcp: error writing 'c': Invalid cross-device link" ]
 	[ ! -e c ]

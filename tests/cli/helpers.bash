@@ -7,6 +7,8 @@ setup() {
 	root=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 	MAPCP=${MAPCP_BIN:-$root}/mapcp
 	MMAP_CP=${MAPCP_BIN:-$root}/mmap_cp
+	# mapcp with the test hooks (MAPCP_FAIL, the engine "fail")
+	MAPCP_HOOKS=${MAPCP_TESTS:-$root/build/tests}/mapcp-hooks
 	SPARSECMP=${MAPCP_TESTS:-$root/build/tests}/sparsecmp
 	T=$(mktemp -d "${TMPDIR:-/tmp}/mapcp-bats-XXXXXX")
 	cd "$T" || return 1

@@ -15,13 +15,13 @@ old_dest() {
 	old_dest
 	before=$(entries)
 	for n in 0 1 65536 $((3 * 1024 * 1024 - 1)); do
-		MAPCP_FAIL=EIO:$n run "$MAPCP" -e fail src dst
+		MAPCP_FAIL=EIO:$n run "$MAPCP_HOOKS" -e fail src dst
 		[ "$status" -eq 1 ]
 		[ "$output" = "mapcp: error writing 'dst': Input/output error" ]
 		cmp dst dst.ref
 		[ "$(entries)" -eq "$before" ]
 	done
-	MAPCP_FAIL=ENOSPC:4096 run "$MAPCP" -e fail src dst
+	MAPCP_FAIL=ENOSPC:4096 run "$MAPCP_HOOKS" -e fail src dst
 	[ "$output" = "mapcp: error writing 'dst': No space left on device" ]
 	cmp dst dst.ref
 	[ "$(entries)" -eq "$before" ]
@@ -29,7 +29,7 @@ old_dest() {
 
 @test "a failed copy to a new DEST leaves nothing" {
 	random_file src 100000
-	MAPCP_FAIL=EIO:50000 run "$MAPCP" -e fail src new
+	MAPCP_FAIL=EIO:50000 run "$MAPCP_HOOKS" -e fail src new
 	[ "$status" -eq 1 ]
 	[ ! -e new ]
 	[ "$(entries)" -eq 1 ]

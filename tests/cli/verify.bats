@@ -8,15 +8,15 @@ load helpers
 	random_file src 3000000
 	echo old >dst
 	# The test engine really corrupts: without --verify the copy differs.
-	MAPCP_FAIL=FLIP:100 run "$MAPCP" -e fail src flipped
+	MAPCP_FAIL=FLIP:100 run "$MAPCP_HOOKS" -e fail src flipped
 	[ "$status" -eq 0 ]
 	! cmp -s src flipped
-	MAPCP_FAIL=FLIP:2999999 run "$MAPCP" -e fail --verify src dst
+	MAPCP_FAIL=FLIP:2999999 run "$MAPCP_HOOKS" -e fail --verify src dst
 	[ "$status" -eq 1 ]
 	[ "$output" = "mapcp: 'dst' read back differs from 'src' (xxh3-128): the copy was discarded" ]
 	[ "$(cat dst)" = old ]
 	[ "$(entries)" -eq 3 ] # src, dst, flipped: no temporary left
-	MAPCP_FAIL=FLIP:0 run "$MAPCP" -e fail --verify src new
+	MAPCP_FAIL=FLIP:0 run "$MAPCP_HOOKS" -e fail --verify src new
 	[ "$status" -eq 1 ]
 	[ ! -e new ]
 }
@@ -36,7 +36,7 @@ load helpers
 	mkdir src
 	random_file src/small 50
 	random_file src/big 500000
-	MAPCP_FAIL=FLIP:1000 run "$MAPCP" -r -e fail --verify src out
+	MAPCP_FAIL=FLIP:1000 run "$MAPCP_HOOKS" -r -e fail --verify src out
 	[ "$status" -eq 1 ]
 	[ "$output" = "mapcp: 'out/big' read back differs from 'src/big' (xxh3-128): the copy was discarded" ]
 	cmp src/small out/small

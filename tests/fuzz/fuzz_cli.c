@@ -1,5 +1,5 @@
 /*
- * Fuzz mapcp's command line (cli/mapcp.c): MAPCP_FAIL's parser and
+ * Fuzz mapcp's command line (cli/mapcp.c): MAPCP_FAIL's parser (hooks.c) and
  * parse_options() with every option parser under it. The input is split on
  * NUL bytes: the first field is MAPCP_FAIL (unset if empty), the rest are
  * the arguments after "mapcp". cli/mapcp.c is included as it is, with
@@ -56,7 +56,7 @@ struct outcome {
 	size_t out_len, err_len;
 };
 
-/* MAPCP_FAIL's names, as test_failure() must know them. */
+/* MAPCP_FAIL's names, as cli_test_hooks() must know them. */
 static const struct {
 	const char *name;
 	int err;
@@ -88,7 +88,7 @@ parse(struct outcome *o, int argc, char **argv)
 	stderr = err;
 	optind = 0; /* getopt_long starts afresh */
 	if (setjmp(exit_jmp) == 0) {
-		test_failure(&o->cli);
+		cli_test_hooks(&o->cli);
 		parse_options(&o->cli, argc, argv);
 		o->status = RUNS_ON;
 	} else {
