@@ -335,6 +335,11 @@ parse_option(struct cli *cli, int c, const char *arg)
 	case OPT_BUFFER:
 		cli->opts.buffer =
 			size_arg(cli, "invalid buffer size '%s'", arg);
+		if (cli->opts.buffer > MAPCP_MAX_BUFFER)
+			usage_error(cli,
+				    "invalid buffer size '%s': at most 64M, "
+				    "so that memory stays bounded",
+				    arg);
 		break;
 	case OPT_DEBUG:
 		cli->debug = true;
@@ -393,6 +398,11 @@ parse_option(struct cli *cli, int c, const char *arg)
 	case OPT_WINDOW:
 		cli->opts.window =
 			size_arg(cli, "invalid window size '%s'", arg);
+		if (cli->opts.window > MAPCP_MAX_WINDOW)
+			usage_error(cli,
+				    "invalid window size '%s': at most 1G, "
+				    "so that memory stays bounded",
+				    arg);
 		/* mmap offsets are page multiples: round up to one, if any. */
 		if (cli->opts.window > SIZE_MAX - (pg - 1))
 			usage_error(cli, "invalid window size '%s'", arg);

@@ -195,6 +195,12 @@ mapcp_check_opts(const struct mapcp_opts *o)
 	}
 	if (o->queue_depth < 1 || o->queue_depth > MAPCP_MAX_QUEUE_DEPTH)
 		return "the queue depth must be from 1 to 1024";
+	if (o->buffer > MAPCP_MAX_BUFFER)
+		return "the buffer can be at most 64M, so that memory stays "
+		       "bounded";
+	if (o->window > MAPCP_MAX_WINDOW)
+		return "the window can be at most 1G, so that memory stays "
+		       "bounded";
 	return NULL;
 }
 

@@ -57,6 +57,21 @@ load helpers
 	[ ! -e b ]
 }
 
+@test "memory is bounded by every option: --buffer above 64M, --window above 1G refused" {
+	random_file a 300000
+	for big in 65M 20G 65537K 67108865; do
+		run "$MAPCP" --buffer="$big" a b
+		[ "$status" -eq 1 ]
+		[ "${lines[0]}" = "mapcp: invalid buffer size '$big': at most 64M, so that memory stays bounded" ]
+	done
+	run "$MAPCP" --window=1025M a b
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "mapcp: invalid window size '1025M': at most 1G, so that memory stays bounded" ]
+	[ ! -e b ]
+	"$MAPCP" -e rw --buffer=64M a b && cmp a b
+	"$MAPCP" -e mmap --window=1G a c && cmp a c
+}
+
 @test "sizes take suffixes" {
 	random_file a 300000
 	run "$MAPCP" -e mmap --window=64K a b

@@ -253,6 +253,9 @@ model_option(struct cli *m, int c, const char *arg)
 	case OPT_WINDOW:
 		if (mapcp_parse_size(arg, &v) < 0)
 			return 1;
+		/* Bounded memory: nothing above the caps is taken. */
+		if (v > (c == OPT_BUFFER ? MAPCP_MAX_BUFFER : MAPCP_MAX_WINDOW))
+			return 1;
 		if (c == OPT_BUFFER) {
 			o->buffer = v;
 			return 0;
