@@ -181,7 +181,12 @@ $(O)/tests/%: $(O)/tests/support/%.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 unit-tests: $(UNIT_BINS) $(FUZZ_BINS) $(TOOLS:%=$(O)/tests/%) fault-tools \
-	$(O)/tests/mapcp-hooks
+	$(O)/tests/mapcp-hooks $(O)/tests/oracle
+
+# The differential tester: mapcp against GNU cp (tests/oracle/oracle.c).
+$(O)/tests/oracle: tests/oracle/oracle.c $(O)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lxxhash
 
 # The fault shim (LD_PRELOAD; built without _FILE_OFFSET_BITS, so that it
 # defines the *64 symbols mapcp calls) and the injection driver.

@@ -23,7 +23,8 @@
 #include "cli.h"
 
 enum {
-	OPT_BUFFER = 256,
+	OPT_ATOMIC = 256,
+	OPT_BUFFER,
 	OPT_CLEAN_TEMPS,
 	OPT_DEBUG,
 	OPT_FSYNC,
@@ -45,6 +46,7 @@ enum {
 
 static const struct option long_options[] = {
 	{ "archive", no_argument, NULL, 'a' },
+	{ "atomic", no_argument, NULL, OPT_ATOMIC },
 	{ "buffer", required_argument, NULL, OPT_BUFFER },
 	{ "clean-temps", no_argument, NULL, OPT_CLEAN_TEMPS },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
@@ -137,6 +139,8 @@ usage(void)
 	       "      --progress[=WHEN]  a status line on stderr: auto (the default\n"
 	       "                         WHEN: on a terminal), always, never\n"
 	       "      --inplace          write into DEST as cp does, not atomically\n"
+	       "      --atomic           fail where DEST cannot be replaced atomically\n"
+	       "                         (default: write it in place, and say so)\n"
 	       "      --fsync            flush the data to disk before DEST appears\n"
 	       "      --clean-temps      remove the .NAME.mapcp-XXXXXX temporaries a\n"
 	       "                         killed mapcp left in each DIRECTORY\n"
@@ -353,6 +357,9 @@ parse_option(struct cli *cli, int c, const char *arg)
 	case OPT_INPLACE:
 		*flags |= MAPCP_INPLACE;
 		break;
+	case OPT_ATOMIC:
+		*flags |= MAPCP_ATOMIC;
+		break;
 	case OPT_KEEP_DIR_SYMLINK:
 		*flags |= MAPCP_KEEP_DIR_SYMLINK;
 		break;
@@ -501,6 +508,7 @@ print_debug(const struct mapcp_report *r)
 {
 	const char *place =
 		r->atomic ? "replaced atomically" : "written in place";
+	const char *why = r->inplace_why;
 
 	cli_put_name(stdout, r->src);
 	fputs(" -> ", stdout);
@@ -527,11 +535,14 @@ print_debug(const struct mapcp_report *r)
 	if (r->step != MAPCP_STEP_NONE)
 		printf("; failed\n");
 	else if (r->stream)
-		printf("; %jd bytes read to end of file; %s\n",
-		       (intmax_t)r->bytes, place);
+		printf("; %jd bytes read to end of file; %s%s%s%s\n",
+		       (intmax_t)r->bytes, place, why ? " (" : "",
+		       why ? why : "", why ? ")" : "");
 	else
-		printf("; %jd bytes in %u extent%s; %s\n", (intmax_t)r->bytes,
-		       r->extents, r->extents == 1 ? "" : "s", place);
+		printf("; %jd bytes in %u extent%s; %s%s%s%s\n",
+		       (intmax_t)r->bytes, r->extents,
+		       r->extents == 1 ? "" : "s", place, why ? " (" : "",
+		       why ? why : "", why ? ")" : "");
 }
 
 /* Every entry copied, skipped or failed: one line, never two at once. */
@@ -557,9 +568,15 @@ on_file(const struct mapcp_report *r, void *arg)
 		putchar('\n');
 	}
 	cli_flush_stdout();
-	if (r->step != MAPCP_STEP_NONE)
+	if (r->step != MAPCP_STEP_NONE) {
 		fprintf(stderr, "%s: %s\n", cli->prog,
 			mapcp_report_error(r, msg, sizeof(msg)));
+	} else if (r->inplace_why != NULL && !r->skipped) {
+		fprintf(stderr, "%s: ", cli->prog);
+		cli_put_name(stderr, r->dst);
+		fprintf(stderr, " written in place, not replaced atomically: %s\n",
+			r->inplace_why);
+	}
 	pthread_mutex_unlock(&cli->out);
 }
 
@@ -777,13 +794,22 @@ cleaned(const char *name, int err, void *arg)
 		fputs("removed ", f);
 	else
 		fprintf(f, "%s: %s ", c->cli->prog,
-			err == EBUSY || err == EPERM ? "not removing"
-						     : "cannot remove");
+			err == EBUSY || err == EPERM ||
+					err == MAPCP_TEMP_UNMARKED ||
+					err == MAPCP_TEMP_NOT_YOURS
+				? "not removing"
+				: "cannot remove");
 	cli_put_name(f, path != NULL ? path : name);
 	if (err == EBUSY)
 		fputs(": in use by a running copy", f);
 	else if (err == EPERM)
 		fputs(": not a regular file", f);
+	else if (err == MAPCP_TEMP_UNMARKED)
+		fputs(": not marked as a mapcp temporary (no user.mapcp.temp "
+		      "xattr)",
+		      f);
+	else if (err == MAPCP_TEMP_NOT_YOURS)
+		fputs(": another user's file in a sticky directory", f);
 	else if (err != 0)
 		fprintf(f, ": %s", strerror(err));
 	fputc('\n', f);

@@ -12,6 +12,7 @@
 #define MAPCP_H
 
 #include <pthread.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -44,6 +45,12 @@ enum mapcp_flag {
 	MAPCP_INTERACTIVE = 1 << 7, /* ask opts.ask before replacing DEST */
 	/* A symlink to a directory in DEST's tree is written through */
 	MAPCP_KEEP_DIR_SYMLINK = 1 << 8,
+	/*
+	 * Replace DEST atomically or fail: where a rename cannot replace it
+	 * (its directory is not writable, sticky and someone else's file,
+	 * a mount point), refuse instead of writing it in place.
+	 */
+	MAPCP_ATOMIC = 1 << 9,
 };
 
 /* What -p, --preserve keeps, with cp's meanings. */
@@ -189,6 +196,7 @@ enum mapcp_step {
 	MAPCP_STEP_REPLACED, /* skipping 'SRC', replaced while being copied */
 	MAPCP_STEP_MOVED,    /* 'DST' was moved or replaced during the copy */
 	MAPCP_STEP_REOPEN,   /* cannot return to directory 'DST' */
+	MAPCP_STEP_NOT_ATOMIC, /* cannot replace 'DST' atomically (--atomic) */
 };
 
 #define MAPCP_MAX_FALLBACKS 8
@@ -213,6 +221,7 @@ struct mapcp_report {
 	bool skipped;         /* DEST was kept: -n, -u, or no to -i */
 	const char *what;     /* NULL for a file's data, else "directory"... */
 	bool atomic;          /* DEST was replaced by rename, not written */
+	const char *inplace_why; /* why DEST could only be written in place */
 	const char *verified; /* --verify: what was found, or NULL */
 	enum mapcp_step step; /* the step that failed */
 	int err;              /* its positive errno */
@@ -327,11 +336,17 @@ bool mapcp_is_temp_name(const char *name);
 
 /*
  * Remove the temporaries a killed mapcp left in dir: regular files whose
- * names pass mapcp_is_temp_name(), that no running mapcp holds (each holds
- * a lock on its own temporary). report(name, err, arg) is called for every
- * one: err 0 removed, EBUSY in use, else why it stays. Returns how many
- * could not be removed, or -errno if dir cannot be read.
+ * names pass mapcp_is_temp_name(), that carry the mark a mapcp gives its
+ * temporaries (the xattr user.mapcp.temp), that no running mapcp holds
+ * (each holds a lock on its own temporary), and, in a sticky directory,
+ * that the caller owns. report(name, err, arg) is called for every one:
+ * err 0 removed, EBUSY in use, EPERM not a regular file,
+ * MAPCP_TEMP_UNMARKED, MAPCP_TEMP_NOT_YOURS, else the errno of why it
+ * stays. Returns how many could not be removed, or -errno if dir cannot
+ * be read.
  */
+#define MAPCP_TEMP_UNMARKED  ENODATA     /* no mark: maybe a lookalike */
+#define MAPCP_TEMP_NOT_YOURS EOWNERDEAD /* another's, in a sticky dir */
 int mapcp_clean_temps(const char *dir,
 		      void (*report)(const char *name, int err, void *arg),
 		      void *arg);

@@ -4,8 +4,11 @@
  * an unnamed O_TMPFILE where the filesystem has one, made with DEST's
  * final mode since nobody else can open a file that has no name, else a
  * hidden name ".NAME.mapcp-XXXXXX" made with O_EXCL and mode 0600, which
- * gets its mode only once it is complete and is locked (flock, shared)
- * while we hold it, so that --clean-temps never removes a live one. Only
+ * gets its mode only once it is complete. Such a name is locked (flock,
+ * shared) while we hold it and only then marked ours (the xattr
+ * user.mapcp.temp, holding its inode number): --clean-temps removes only
+ * marked files it can lock, so never a live temporary, nor a file that
+ * merely looks like one. Only
  * a complete copy becomes DEST, by linkat(2) where DEST does not exist and
  * rename(2) over it where it does; with --fsync, RENAME_EXCHANGE keeps the
  * old DEST until the directory is flushed, so that a failed flush can put
@@ -19,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +30,13 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 #define TMP_TAG ".mapcp-"
+#define TMP_MARK "user.mapcp.temp"
 
 bool atomic_no_tmpfile;
 #define TMP_RANDOM 6
@@ -71,12 +77,36 @@ forget_temp(struct atomic *a)
  * --clean-temps, which needs the lock exclusive, leaves a running copy's
  * temporary alone. The lock goes with the last descriptor, or a kill.
  */
-static void
+static bool
 hold(int fd)
 {
-	(void)RETRY(flock(fd, LOCK_SH | LOCK_NB));
+	return RETRY(flock(fd, LOCK_SH | LOCK_NB)) == 0;
 }
 
+/* The mark --clean-temps looks for: "ino:N", N fd's inode number. */
+static int
+temp_mark(int fd, char *buf, size_t size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	return snprintf(buf, size, "ino:%ju", (uintmax_t)st.st_ino);
+}
+
+/*
+ * Mark fd, locked, as our temporary. Where the filesystem keeps no
+ * xattrs it stays unmarked: --clean-temps will leave it, and say so.
+ */
+static void
+mark(int fd)
+{
+	char val[32];
+	int n = temp_mark(fd, val, sizeof(val));
+
+	if (n > 0)
+		(void)fsetxattr(fd, TMP_MARK, val, (size_t)n, 0);
+}
 int
 atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 	    struct mapcp_job *job)
@@ -107,10 +137,16 @@ atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 		a->fd = RETRY(openat(a->dirfd, a->tmpname,
 				     O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
 				     0600));
+		if (a->fd >= 0 && !hold(a->fd)) {
+			/* A --clean-temps has it locked: it is not ours. */
+			close(a->fd);
+			a->fd = -1;
+			errno = EEXIST;
+		}
 		if (a->fd >= 0) {
 			temp_made(a->slot);
 			a->mode = known ? 0600 & ~process_umask : (mode_t)-1;
-			hold(a->fd);
+			mark(a->fd);
 			return 0;
 		}
 		ret = errno;
@@ -160,7 +196,9 @@ name_tmpfile(struct atomic *a)
 {
 	int ret = -EEXIST;
 
-	hold(a->fd);
+	/* Locked and marked before it has a name: never unmarked there. */
+	(void)hold(a->fd);
+	mark(a->fd);
 	for (int tries = 0; tries < 100 && ret == -EEXIST; tries++) {
 		temp_name(a);
 		a->slot = temp_track(a->dirfd, a->tmpname);
@@ -232,6 +270,8 @@ place(struct atomic *a, bool no_replace, bool keep_old)
 	}
 	if (a->tmpname[0] == '\0' && (ret = name_tmpfile(a)) < 0)
 		return ret;
+	/* DEST must not carry the mark: off just before the rename. */
+	(void)fremovexattr(a->fd, TMP_MARK);
 	if (keep_old && !no_replace) {
 		if (RETRY(renameat2(a->dirfd, a->tmpname, a->dirfd, a->name,
 				    RENAME_EXCHANGE)) == 0) {
@@ -331,9 +371,26 @@ mapcp_is_temp_name(const char *name)
 	return true;
 }
 
-/* Remove one temporary in dirfd, unless it is not one or is in use. */
+/* Does fd carry the mark a mapcp gives its own temporary? */
+static bool
+marked(int fd)
+{
+	char want[32], got[32];
+	int n = temp_mark(fd, want, sizeof(want));
+	ssize_t len = fgetxattr(fd, TMP_MARK, got, sizeof(got));
+
+	return n > 0 && len == n && memcmp(want, got, (size_t)n) == 0;
+}
+
+/*
+ * Remove one temporary in dirfd, unless it is not provably one a mapcp
+ * left (a regular file with our mark), is in use (locked), or is another
+ * user's in a sticky directory (root included: it may be a lookalike).
+ * The lock is taken before the mark is read, and a mapcp marks only what
+ * it holds locked, so a live temporary is never removed.
+ */
 static int
-clean_one(int dirfd, const char *name)
+clean_one(int dirfd, const char *name, const struct stat *dir)
 {
 	struct stat st;
 	int fd, ret = 0;
@@ -346,8 +403,12 @@ clean_one(int dirfd, const char *name)
 		ret = errno;
 	else if (!S_ISREG(st.st_mode))
 		ret = EPERM;
+	else if ((dir->st_mode & S_ISVTX) && st.st_uid != geteuid())
+		ret = MAPCP_TEMP_NOT_YOURS;
 	if (ret == 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
 		ret = errno == EWOULDBLOCK ? EBUSY : errno;
+	if (ret == 0 && !marked(fd))
+		ret = MAPCP_TEMP_UNMARKED;
 	if (ret == 0 && RETRY(unlinkat(dirfd, name, 0)) < 0)
 		ret = errno;
 	close(fd);
@@ -361,14 +422,20 @@ mapcp_clean_temps(const char *dir,
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	struct stat st;
 	int left = 0, err;
 
 	if (d == NULL)
 		return -errno;
+	if (fstat(dirfd(d), &st) < 0) {
+		err = errno;
+		closedir(d);
+		return -err;
+	}
 	while ((e = readdir(d)) != NULL) {
 		if (!mapcp_is_temp_name(e->d_name))
 			continue;
-		err = clean_one(dirfd(d), e->d_name);
+		err = clean_one(dirfd(d), e->d_name, &st);
 		left += err != 0;
 		if (report != NULL)
 			report(e->d_name, err, arg);

@@ -10,12 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -30,6 +32,7 @@ struct dest {
 	bool exists;
 	bool writable; /* we may write it, so its mode carries over */
 	bool in_way;   /* a tree's symlink or special file: replaced whole */
+	bool magic;    /* reached through /proc's fd links: written in place */
 };
 
 /*
@@ -166,9 +169,23 @@ resolve_link(struct dest *d)
 {
 	for (int hops = 0; hops < 40; hops++) {
 		char target[PATH_MAX + 1];
-		ssize_t n = readlinkat(d->dirfd, d->name, target, PATH_MAX);
+		ssize_t n;
 		int ret;
+		struct statfs sf;
 
+		/*
+		 * /proc/self/fd/N (/dev/stdout, /dev/fd/N) is no path but the
+		 * kernel's link to an open file: "pipe:[N]", a deleted file.
+		 * Only the kernel can follow it, and there is no directory to
+		 * replace it in: DEST is what it opens, written in place.
+		 */
+		if (fstatfs(d->dirfd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC) {
+			if (fstatat(d->dirfd, d->name, &d->st, 0) < 0)
+				return -errno;
+			d->magic = true;
+			return 0;
+		}
+		n = readlinkat(d->dirfd, d->name, target, PATH_MAX);
 		if (n < 0)
 			return -errno;
 		target[n] = '\0';
@@ -240,7 +257,9 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 		return job_fail(job, MAPCP_STEP_DST_IS_DIR, EISDIR);
 	d->exists = true;
 	d->writable = faccessat(d->dirfd, d->name, W_OK,
-				AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0;
+				AT_EACCESS |
+					(d->magic ? 0 : AT_SYMLINK_NOFOLLOW)) ==
+		      0;
 	if (!d->writable && !(job->opts->flags & MAPCP_FORCE) &&
 	    S_ISREG(d->st.st_mode))
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
@@ -281,15 +300,16 @@ static int
 open_inplace(struct mapcp_job *job, const struct dest *d,
 	     const struct stat *src, bool in_tree)
 {
-	int flags = O_CREAT | O_CLOEXEC | O_NOCTTY;
+	int flags = O_CLOEXEC | O_NOCTTY;
 	struct stat st;
 
+	flags |= d->magic ? 0 : O_CREAT; /* a closed fd is not made a file */
 	flags |= d->exists && !S_ISREG(d->st.st_mode) ? O_WRONLY : O_RDWR;
 	/* In a tree, only a regular file is written in place. */
 	flags |= in_tree ? O_NOFOLLOW | O_NONBLOCK : 0;
 	job->dst_fd =
 		RETRY(openat(d->dirfd, d->name, flags, src->st_mode & 0777));
-	if (job->dst_fd < 0 && errno == EACCES && d->exists &&
+	if (job->dst_fd < 0 && errno == EACCES && d->exists && !d->magic &&
 	    (job->opts->flags & MAPCP_FORCE) &&
 	    RETRY(unlinkat(d->dirfd, d->name, 0)) == 0)
 		job->dst_fd = RETRY(openat(d->dirfd, d->name, flags | O_EXCL,
@@ -480,6 +500,50 @@ release_dest(struct dest *d)
 		close(d->dirfd);
 }
 
+/* May we replace other users' files in sticky directories? */
+static bool
+has_cap_fowner(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, c) < 0)
+		return geteuid() == 0;
+	return c[CAP_TO_INDEX(CAP_FOWNER)].effective & CAP_TO_MASK(CAP_FOWNER);
+}
+
+/*
+ * Why a rename cannot replace the existing, writable regular file d, or
+ * NULL if it can. cp writes DEST in place; mapcp does that too in these
+ * cases only (unless --atomic), and says why. The kernel's own rules:
+ * creating the temporary needs write and search on the directory; in a
+ * sticky directory replacing needs to own DEST or the directory, or
+ * CAP_FOWNER; a mount point (a bind-mounted file) is never renamed over.
+ */
+static const char *
+replace_blocked(const struct dest *d)
+{
+	struct statx sx;
+	struct stat dir;
+	uid_t me = geteuid();
+
+	if (statx(d->dirfd, d->name, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx) ==
+		    0 &&
+	    (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return "it is a mount point (a bind-mounted file), which "
+		       "cannot be replaced";
+	if (faccessat(d->dirfd, ".", W_OK | X_OK, AT_EACCESS) < 0 &&
+	    (errno == EACCES || errno == EPERM))
+		return "its directory is not writable, so no temporary can be "
+		       "made there";
+	if (fstatat(d->dirfd, ".", &dir, 0) == 0 && (dir.st_mode & S_ISVTX) &&
+	    d->st.st_uid != me && dir.st_uid != me && !has_cap_fowner())
+		return "its directory is sticky and it belongs to another "
+		       "user, so it cannot be replaced";
+	return NULL;
+}
+
 /* The copy proper, once the source is open and DEST is known. */
 static int
 copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
@@ -495,9 +559,17 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 		(hints & COPY_IN_TREE) && d->exists && d->st.st_nlink > 1;
 	bool inplace =
 		!d->in_way && (((opts->flags & MAPCP_INPLACE) && !linked_out) ||
-			       (d->exists && !S_ISREG(d->st.st_mode)));
+			       (d->exists && !S_ISREG(d->st.st_mode)) ||
+			       d->magic);
 	int ret;
 
+	if (!inplace && d->exists && d->writable && !d->in_way &&
+	    !linked_out && S_ISREG(d->st.st_mode) &&
+	    (job->report->inplace_why = replace_blocked(d)) != NULL) {
+		if (opts->flags & MAPCP_ATOMIC)
+			return job_fail(job, MAPCP_STEP_NOT_ATOMIC, EPERM);
+		inplace = true;
+	}
 	if (inplace) {
 		ret = open_inplace(job, d, st, hints & COPY_IN_TREE);
 	} else {

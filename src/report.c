@@ -241,6 +241,9 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 	else if (r->step == MAPCP_STEP_VERIFY)
 		snprintf(buf, size, "cannot read back %s to verify it: %s", d,
 			 e);
+	else if (r->step == MAPCP_STEP_NOT_ATOMIC)
+		snprintf(buf, size, "cannot replace %s atomically: %s (--atomic)",
+			 d, r->inplace_why ? r->inplace_why : e);
 	else if (r->step == MAPCP_STEP_INTO_SELF)
 		snprintf(buf, size,
 			 "cannot copy a directory, %s, into itself, %s", s, d);

@@ -8,22 +8,34 @@ load helpers
 
 @test "stdout and stderr closed: DEST gets the data, not the progress line" {
 	random_file src 300000
-	run "$MAPCP" --progress=always src dst >&- 2>&-
+	# (closed inside bash -c: bats' run captures stdout and stderr itself)
+	run bash -c '"$0" --progress=always src dst >&- 2>&-' "$MAPCP"
 	[ "$status" -eq 0 ]
 	cmp src dst
 	# and a tree, whose files are opened by several threads
 	mkdir tree && random_file tree/a 70000 && random_file tree/b 5
-	"$MAPCP" -r --progress=always tree out >&- 2>&-
+	run bash -c '"$0" -r --progress=always tree out >&- 2>&-' "$MAPCP"
+	[ "$status" -eq 0 ]
 	cmp tree/a out/a && cmp tree/b out/b
+	# a copy long enough for the progress line to be redrawn while the
+	# temporary is open: a FIFO written to twice, 1.5 s apart
+	mkfifo fifo
+	env bash -c '{ echo first; sleep 1.5; echo second; } >fifo' &
+	run bash -c '"$0" --progress=always fifo slow >&- 2>&-' "$MAPCP"
+	wait
+	[ "$status" -eq 0 ]
+	[ "$(cat slow)" = "first
+second" ]
 }
 
 @test "stdin closed: -i reads no answer from a file, and says no" {
-	echo new >src
+	echo yes >src # the answer mapcp would read, were src opened as fd 0
 	echo old >dst
 	# (closed inside bash -c: bats' own run does not survive a closed stdin)
 	run bash -c '"$0" -i src dst <&-' "$MAPCP"
 	[ "$status" -eq 0 ]
 	[ "$(cat dst)" = old ]
+	[ "$(cat src)" = yes ]
 	[[ "$output" == "mapcp: overwrite 'dst'? "* ]]
 }
 

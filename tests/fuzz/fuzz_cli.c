@@ -271,6 +271,9 @@ model_option(struct cli *m, int c, const char *arg)
 	case OPT_FSYNC:
 		o->flags |= MAPCP_FSYNC;
 		return 0;
+	case OPT_ATOMIC:
+		o->flags |= MAPCP_ATOMIC;
+		return 0;
 	case OPT_INPLACE:
 		o->flags |= MAPCP_INPLACE;
 		return 0;
