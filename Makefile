@@ -181,7 +181,14 @@ $(O)/tests/%: $(O)/tests/support/%.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 unit-tests: $(UNIT_BINS) $(FUZZ_BINS) $(TOOLS:%=$(O)/tests/%) fault-tools \
-	$(O)/tests/mapcp-hooks $(O)/tests/oracle
+	$(O)/tests/mapcp-hooks $(O)/tests/oracle $(O)/tests/eiofs
+
+# A FUSE filesystem of files that fail reads or change (libfuse3).
+$(O)/tests/eiofs: tests/support/eiofs.c $(O)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $$(pkg-config --cflags fuse3) $(LDFLAGS) \
+		-o $@ $< \
+		$$(pkg-config --libs fuse3)
 
 # The differential tester: mapcp against GNU cp (tests/oracle/oracle.c).
 $(O)/tests/oracle: tests/oracle/oracle.c $(O)/.flags

@@ -16,12 +16,14 @@ clang-tidy
 cppcheck
 e2fsprogs
 fiu-utils
+fuse3
 gcc
 gnuplot-nox
 jq
 libclang-rt-14-dev
 libcmocka-dev
 libfiu-dev
+libfuse3-dev
 liburing-dev
 libxxhash-dev
 make

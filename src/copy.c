@@ -348,23 +348,6 @@ dest_geometry(struct mapcp_job *job, bool fresh_temp)
 	return 0;
 }
 
-/*
- * Has the source changed since it was opened (src, its fstat then)? Its
- * size says so for a file that shrank or grew, its mtime for one written
- * over in place, which keeps its size. 1 if it changed, 0, or -errno.
- */
-static int
-source_changed(const struct mapcp_job *job, const struct stat *src)
-{
-	struct stat now;
-
-	if (fstat(job->src_fd, &now) < 0)
-		return -errno;
-	return now.st_size != src->st_size ||
-	       now.st_mtim.tv_sec != src->st_mtim.tv_sec ||
-	       now.st_mtim.tv_nsec != src->st_mtim.tv_nsec;
-}
-
 /* DEST, written, gets SOURCE's size if it has not got it. 0 or -errno. */
 static int
 dest_ends(struct mapcp_job *job)
@@ -408,12 +391,12 @@ copy_data(struct mapcp_job *job, const struct stat *src)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	ret = plan_run(&plan, job);
 	/* Nothing to read at the start: a source cut short before the copy. */
-	if (ret == -ENODATA && !job->stream && source_changed(job, src) > 0)
+	if (ret == -ENODATA && !job->stream && job_source_changed(job, src) > 0)
 		return job_changed(job);
 	if (ret < 0)
 		return ret;
 	job->report->bytes = job->copied;
-	if (!job->stream && (ret = source_changed(job, src)) != 0)
+	if (!job->stream && (ret = job_source_changed(job, src)) != 0)
 		return ret < 0 ? job_fail(job, MAPCP_STEP_READ, -ret)
 			       : job_changed(job);
 	/*
@@ -591,7 +574,7 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 			job->report->verified =
 				"not verified: a stream cannot be read twice";
 		else
-			ret = verify_copy(job);
+			ret = verify_copy(job, st);
 	}
 	/* -p with --inplace: DEST's own inode gets the metadata, at the end */
 	if (ret == 0 && inplace && opts->preserve && job->seekable_dst)

@@ -97,6 +97,13 @@ job_advance(struct mapcp_job *job, off_t n)
 int job_changed(struct mapcp_job *job);
 
 /*
+ * Has the source changed since it was opened (src, its fstat then)? Its
+ * size says so for a file that shrank or grew, its mtime for one written
+ * over in place, which keeps its size. 1 if it changed, 0, or -errno.
+ */
+int job_source_changed(const struct mapcp_job *job, const struct stat *src);
+
+/*
  * An in-kernel copy returned 0 bytes before the end of the extent: if
  * nothing was copied yet, the source is /proc-like (-ENODATA, a fallback),
  * else it shrank (job_changed()).
@@ -335,8 +342,12 @@ int meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
  */
 int meta_apply_node(struct mapcp_job *job, int fd, const struct stat *st);
 
-/* verify.c: read DEST back and compare it with the source. 0 or -errno. */
-int verify_copy(struct mapcp_job *job);
+/*
+ * verify.c: read DEST back and compare it with the source (src: its fstat
+ * when opened). A source that changed, an I/O error and a DEST that reads
+ * back wrong are told apart. 0 or -errno.
+ */
+int verify_copy(struct mapcp_job *job, const struct stat *src);
 
 /* progress.c: the counters and the questions shared between threads. */
 void progress_start(const struct mapcp_opts *opts, const char *path);

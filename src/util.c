@@ -88,6 +88,18 @@ job_changed(struct mapcp_job *job)
 }
 
 int
+job_source_changed(const struct mapcp_job *job, const struct stat *src)
+{
+	struct stat now;
+
+	if (fstat(job->src_fd, &now) < 0)
+		return -errno;
+	return now.st_size != src->st_size ||
+	       now.st_mtim.tv_sec != src->st_mtim.tv_sec ||
+	       now.st_mtim.tv_nsec != src->st_mtim.tv_nsec;
+}
+
+int
 job_no_data(struct mapcp_job *job)
 {
 	if (job->copied == 0)

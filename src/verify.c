@@ -5,6 +5,9 @@
  * compared come back from storage where the filesystem allows. Both files
  * are read over the union of their data extents: outside it both are holes,
  * zeros, so a 500 GiB sparse file is checked without reading 500 GiB.
+ * What went wrong is told apart: the source changed (its size or mtime
+ * moved, or it reads differently a second time), an I/O error, or DEST
+ * does not read back as written.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,8 +50,8 @@ digest_range(int fd, XXH3_state_t *s, unsigned char *buf, off_t off, off_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
+		if (n <= 0) /* -ENODATA: the end came early */
+			return n < 0 ? -errno : -ENODATA;
 		XXH3_128bits_update(s, buf, (size_t)n);
 		off += n;
 		len -= n;
@@ -56,7 +59,10 @@ digest_range(int fd, XXH3_state_t *s, unsigned char *buf, off_t off, off_t len)
 	return 0;
 }
 
-/* Digest both files over the union of their data extents. */
+/*
+ * Digest both files over the union of their data extents into a and b;
+ * with b NULL, the source alone over the same runs.
+ */
 static int
 digest_both(struct mapcp_job *job, XXH3_state_t *a, XXH3_state_t *b,
 	    unsigned char *buf)
@@ -84,16 +90,45 @@ digest_both(struct mapcp_job *job, XXH3_state_t *a, XXH3_state_t *b,
 			stop = next;
 		}
 		if ((ret = digest_range(src, a, buf, start, stop - start)) < 0)
-			return job_fail(job, MAPCP_STEP_READ, -ret);
-		if ((ret = digest_range(dst, b, buf, start, stop - start)) < 0)
-			return job_fail(job, MAPCP_STEP_VERIFY, -ret);
+			return ret == -ENODATA ? job_changed(job)
+					       : job_fail(job, MAPCP_STEP_READ,
+							  -ret);
+		/* DEST cut short: it does not read back as written */
+		if (b != NULL &&
+		    (ret = digest_range(dst, b, buf, start, stop - start)) < 0)
+			return job_fail(job, MAPCP_STEP_VERIFY,
+					ret == -ENODATA ? EIO : -ret);
 		pos = stop;
 	}
 	return 0;
 }
 
+/*
+ * The digests differ: whose fault? A source whose size or mtime moved, or
+ * that now reads differently from the first time (written through a
+ * mapping, its mtime not yet updated), changed; else DEST is bad.
+ */
+static int
+mismatch(struct mapcp_job *job, const struct stat *src, XXH3_state_t *first,
+	 unsigned char *buf)
+{
+	XXH128_hash_t was = XXH3_128bits_digest(first);
+	int ret = job_source_changed(job, src);
+
+	if (ret > 0)
+		return job_changed(job);
+	if (ret < 0)
+		return job_fail(job, MAPCP_STEP_READ, -ret);
+	XXH3_128bits_reset(first);
+	if ((ret = digest_both(job, first, NULL, buf)) < 0)
+		return ret;
+	if (!XXH128_isEqual(was, XXH3_128bits_digest(first)))
+		return job_changed(job);
+	return job_fail(job, MAPCP_STEP_VERIFY, EIO);
+}
+
 int
-verify_copy(struct mapcp_job *job)
+verify_copy(struct mapcp_job *job, const struct stat *src)
 {
 	XXH3_state_t *a = XXH3_createState(), *b = XXH3_createState();
 	unsigned char *buf = malloc(PIECE);
@@ -113,7 +148,7 @@ verify_copy(struct mapcp_job *job)
 	ret = digest_both(job, a, b, buf);
 	if (ret == 0 &&
 	    !XXH128_isEqual(XXH3_128bits_digest(a), XXH3_128bits_digest(b)))
-		ret = job_fail(job, MAPCP_STEP_VERIFY, EIO);
+		ret = mismatch(job, src, a, buf);
 	if (ret == 0)
 		job->report->verified = "read back, xxh3-128 matched";
 out:

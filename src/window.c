@@ -114,3 +114,14 @@ window_dst_error(const struct mapcp_job *job)
 	room = (uintmax_t)sf.f_bavail * (uintmax_t)sf.f_bsize;
 	return room < left + (uintmax_t)sf.f_bsize ? ENOSPC : EIO;
 }
+
+int
+window_src_fault(struct mapcp_job *job, const struct window *w)
+{
+	struct stat st;
+
+	if (fstat(job->src_fd, &st) == 0 &&
+	    st.st_size >= w->base + (off_t)(w->delta + w->n))
+		return job_fail(job, MAPCP_STEP_READ, EIO);
+	return job_changed(job);
+}

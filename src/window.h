@@ -34,6 +34,13 @@ void *window_map(struct mapcp_job *job, const struct window *w, bool dst);
 void window_notify(struct mapcp_job *job, const struct window *w,
 		   const void *src, const void *dst);
 
+/*
+ * The source's mapping of w faulted. If the source still covers w, no
+ * truncation caused it: a read error (failing media, a FUSE file's EIO),
+ * reported as one; otherwise the source changed. Returns -errno.
+ */
+int window_src_fault(struct mapcp_job *job, const struct window *w);
+
 /* The positive errno to report for a fault in a DEST mapping. */
 int window_dst_error(const struct mapcp_job *job);
 

@@ -59,7 +59,7 @@ copy_span(struct mapcp_job *job, off_t pos, off_t end, bool edge)
 		munmap(s, w.len);
 		munmap(d, w.len);
 		if (fault == GUARD_SRC)
-			ret = job_changed(job);
+			ret = window_src_fault(job, &w);
 		else if (fault == GUARD_DST)
 			ret = job_fail(job, MAPCP_STEP_WRITE,
 				       window_dst_error(job));

@@ -51,7 +51,7 @@ mmap_write_copy(struct mapcp_job *job, off_t off, off_t len)
 		n = write_window(job, s + w.delta, w.n, pos);
 		munmap(s, w.len);
 		if (n == -EFAULT)
-			return job_changed(job);
+			return window_src_fault(job, &w);
 		if (n < 0)
 			return job_fail(job, MAPCP_STEP_WRITE, (int)-n);
 		pos += (off_t)w.n;
