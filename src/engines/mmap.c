@@ -84,11 +84,15 @@ mmap_copy(struct mapcp_job *job, off_t off, off_t len)
 	off_t end = off + len;
 	off_t a = (off + FOLIO_MAX - 1) / FOLIO_MAX * FOLIO_MAX;
 	off_t b = end / FOLIO_MAX * FOLIO_MAX;
+	/* DEST gets no hole: every byte written, or a dense file's extent */
+	bool no_holes = job->opts->sparse == MAPCP_SPARSE_NEVER ||
+			(job->dense && job->opts->sparse != MAPCP_SPARSE_ALWAYS);
 	int ret = reserve(job, off, len);
 
-	if (a > end)
-		a = end;
-	if (b < a || end >= job->size)
+	/* No hole before the file's start: no head edge there. */
+	if (a > end || off == 0 || no_holes)
+		a = off == 0 || no_holes ? off : end;
+	if (b < a || end >= job->size || no_holes)
 		b = end > a ? end : a; /* nothing follows: no tail edge */
 	if (ret == 0)
 		ret = copy_span(job, off, a, true);
