@@ -139,7 +139,7 @@ usage(void)
 	       "      --progress[=WHEN]  a status line on stderr: auto (the default\n"
 	       "                         WHEN: on a terminal), always, never\n"
 	       "      --inplace          write into DEST as cp does, not atomically\n"
-	       "      --atomic           fail where DEST cannot be replaced atomically\n"
+	       "      --atomic           refuse DEST that cannot be replaced atomically\n"
 	       "                         (default: write it in place, and say so)\n"
 	       "      --fsync            flush the data to disk before DEST appears\n"
 	       "      --clean-temps      remove the .NAME.mapcp-XXXXXX temporaries a\n"
