@@ -84,12 +84,12 @@ static const struct option long_options[] = {
 /* The help text is laid out as the user sees it. */
 /* clang-format off */
 static void
-usage(void)
+usage(const char *prog)
 {
-	printf("Usage: mapcp [OPTION]... SOURCE DEST\n"
-	       "  or:  mapcp [OPTION]... SOURCE... DIRECTORY\n"
-	       "  or:  mapcp [OPTION]... -t DIRECTORY SOURCE...\n"
-	       "  or:  mapcp --clean-temps DIRECTORY...\n"
+	printf("Usage: %s [OPTION]... SOURCE DEST\n"
+	       "  or:  %s [OPTION]... SOURCE... DIRECTORY\n"
+	       "  or:  %s [OPTION]... -t DIRECTORY SOURCE...\n"
+	       "  or:  %s --clean-temps DIRECTORY...\n"
 	       "  or:  mmap_cp SOURCE DEST\n"
 	       "Copy SOURCE to DEST, or SOURCEs into DIRECTORY, through memory\n"
 	       "mappings or any other copy path of the kernel. DEST is replaced\n"
@@ -98,7 +98,8 @@ usage(void)
 	       "  -a, --archive          same as -dR --preserve=all\n"
 	       "  -d                     same as -P --preserve=links\n"
 	       "  -e, --engine=LIST      auto (default), or an engine, or a comma list\n"
-	       "                         tried in order; engines:");
+	       "                         tried in order; engines:",
+	       prog, prog, prog, prog);
 	for (unsigned int i = 0, col = 80; mapcp_engine_name(i) != NULL; i++) {
 		const char *name = mapcp_engine_name(i);
 
@@ -430,7 +431,7 @@ parse_options(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "ade:fHhij:LnPpRrt:Tuv",
 				long_options, NULL)) != -1) {
 		if (c == 'h') {
-			usage();
+			usage(cli->prog);
 			exit(0);
 		}
 		if (c == OPT_VERSION) {
@@ -968,8 +969,14 @@ main(int argc, char **argv)
 	cli.opts.on_file_arg = &cli;
 	cli.opts.ask = ask;
 	cli.opts.ask_arg = &cli;
+	/*
+	 * Messages carry the name we were run by, as GNU tools' do: "cp: ..."
+	 * when installed as cp. The test binary stands for mapcp.
+	 */
 	if (cli_test_hooks != NULL)
 		cli_test_hooks(&cli);
+	else if (*base_name(argv[0]) != '\0')
+		cli.prog = prog_name = base_name(argv[0]);
 	if (strcmp(base_name(argv[0]), "mmap_cp") == 0) {
 		if (argc != 3) {
 			fputs("Usage: ./mmap_cp <from_file> <to_file>\n",

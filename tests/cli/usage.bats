@@ -180,3 +180,15 @@ load helpers
 		sed 's/^Fl \\/-/' | sort -u)
 	[ "$bench_help" = "$bench_man" ]
 }
+
+@test "messages carry the name mapcp was run by: installed as cp, they read cp:" {
+	ln -s "$MAPCP" cp
+	run ./cp nowhere x
+	[ "$status" -eq 1 ]
+	[ "$output" = "cp: cannot stat 'nowhere': No such file or directory" ]
+	run ./cp --frobnicate a b
+	[ "$status" -eq 1 ]
+	[ "${lines[1]}" = "Try 'cp --help' for more information." ]
+	run ./cp --help
+	[ "${lines[0]}" = "Usage: cp [OPTION]... SOURCE DEST" ]
+}
