@@ -880,9 +880,15 @@ catch_signals(void)
  * read of stdin or a write of stdout then fails (EBADF) and is reported
  * at exit, as with a closed descriptor, instead of vanishing.
  */
+/* The descriptors 0-63 open when mapcp started: what /dev/fd/N can name. */
+static uint64_t fds_at_start;
+
 static void
 reserve_std_fds(void)
 {
+	for (int fd = 0; fd < 64; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			fds_at_start |= (uint64_t)1 << fd;
 	for (int fd = 0; fd <= 2; fd++) {
 		int got;
 
@@ -931,11 +937,68 @@ close_std_streams(void)
 		_exit(1);
 }
 
+/*
+ * Does path name a descriptor the caller did not give us (/dev/stdout
+ * with stdout closed, /dev/fd/N for a closed N)? For cp it names nothing;
+ * for us it would name the /dev/null put in its place, or a descriptor of
+ * our own.
+ */
+static bool
+names_closed_fd(const char *path, bool *symlink)
+{
+	static const char *const std[] = { "/dev/stdin", "/dev/stdout",
+					   "/dev/stderr" };
+	const char *n = NULL;
+	char *end;
+	long fd = -1;
+
+	*symlink = false;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(path, std[i]) == 0)
+			fd = i, *symlink = true;
+	if (strncmp(path, "/dev/fd/", 8) == 0)
+		n = path + 8;
+	else if (strncmp(path, "/proc/self/fd/", 14) == 0)
+		n = path + 14;
+	if (n != NULL && *n >= '0' && *n <= '9') {
+		fd = strtol(n, &end, 10);
+		if (*end != '\0')
+			fd = -1;
+	}
+	return fd >= 0 && fd < 64 && !(fds_at_start & ((uint64_t)1 << fd));
+}
+
+/* Operands naming descriptors we were not given: cp's errors for them. */
+static bool
+closed_fd_operands(const struct cli *cli, char **ops, int nops)
+{
+	bool bad = false, link;
+
+	for (int i = 0; i < nops; i++) {
+		bool dest = cli->target_dir == NULL && i == nops - 1;
+
+		if (!names_closed_fd(ops[i], &link))
+			continue;
+		fprintf(stderr, "%s: %s", cli->prog,
+			!dest ? "cannot stat "
+			: link ? "not writing through dangling symlink "
+			       : "cannot create regular file ");
+		cli_put_name(stderr, ops[i]);
+		fputs(dest && link ? "\n" : ": No such file or directory\n",
+		      stderr);
+		bad = true;
+	}
+	return bad;
+}
+
 /* The whole command is one session; 0 or 1, the exit status. */
 static int
 run_session(struct cli *cli, char **ops, int nops)
 {
 	int status;
+
+	if (closed_fd_operands(cli, ops, nops))
+		return 1;
 
 	cli->session = mapcp_session_new(&cli->opts);
 	if (cli->session == NULL) {

@@ -36,7 +36,6 @@
 #include "internal.h"
 
 #define TMP_TAG ".mapcp-"
-#define TMP_MARK "user.mapcp.temp"
 
 bool atomic_no_tmpfile;
 #define TMP_RANDOM 6
@@ -105,7 +104,7 @@ mark(int fd)
 	int n = temp_mark(fd, val, sizeof(val));
 
 	if (n > 0)
-		(void)fsetxattr(fd, TMP_MARK, val, (size_t)n, 0);
+		(void)fsetxattr(fd, TEMP_MARK, val, (size_t)n, 0);
 }
 int
 atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
@@ -271,7 +270,7 @@ place(struct atomic *a, bool no_replace, bool keep_old)
 	if (a->tmpname[0] == '\0' && (ret = name_tmpfile(a)) < 0)
 		return ret;
 	/* DEST must not carry the mark: off just before the rename. */
-	(void)fremovexattr(a->fd, TMP_MARK);
+	(void)fremovexattr(a->fd, TEMP_MARK);
 	if (keep_old && !no_replace) {
 		if (RETRY(renameat2(a->dirfd, a->tmpname, a->dirfd, a->name,
 				    RENAME_EXCHANGE)) == 0) {
@@ -377,7 +376,7 @@ marked(int fd)
 {
 	char want[32], got[32];
 	int n = temp_mark(fd, want, sizeof(want));
-	ssize_t len = fgetxattr(fd, TMP_MARK, got, sizeof(got));
+	ssize_t len = fgetxattr(fd, TEMP_MARK, got, sizeof(got));
 
 	return n > 0 && len == n && memcmp(want, got, (size_t)n) == 0;
 }

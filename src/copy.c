@@ -33,6 +33,7 @@ struct dest {
 	bool writable; /* we may write it, so its mode carries over */
 	bool in_way;   /* a tree's symlink or special file: replaced whole */
 	bool magic;    /* reached through /proc's fd links: written in place */
+	bool made;     /* --inplace made it: removed if the copy fails */
 };
 
 /*
@@ -297,37 +298,67 @@ keep_dest(const struct mapcp_job *job, const struct dest *d,
  * open DEST itself, as cp does, and check again that it is not the source.
  */
 static int
-open_inplace(struct mapcp_job *job, const struct dest *d,
-	     const struct stat *src, bool in_tree)
+open_inplace(struct mapcp_job *job, struct dest *d, const struct stat *src,
+	     bool in_tree)
 {
 	int flags = O_CLOEXEC | O_NOCTTY;
 	struct stat st;
 
-	flags |= d->magic ? 0 : O_CREAT; /* a closed fd is not made a file */
 	flags |= d->exists && !S_ISREG(d->st.st_mode) ? O_WRONLY : O_RDWR;
+	/*
+	 * The file looked at, and no other: an existing one is not followed
+	 * if swapped for a symlink since, and must still be the inode seen
+	 * (the fallback writes in directories others can write); a new one
+	 * is made here, and only then is it ours to remove on failure. A
+	 * magic link of /proc is followed: only the kernel can.
+	 */
+	if (!d->magic)
+		flags |= d->exists ? O_NOFOLLOW : O_CREAT | O_EXCL;
 	/* In a tree, only a regular file is written in place. */
 	flags |= in_tree ? O_NOFOLLOW | O_NONBLOCK : 0;
 	job->dst_fd =
 		RETRY(openat(d->dirfd, d->name, flags, src->st_mode & 0777));
 	if (job->dst_fd < 0 && errno == EACCES && d->exists && !d->magic &&
 	    (job->opts->flags & MAPCP_FORCE) &&
-	    RETRY(unlinkat(d->dirfd, d->name, 0)) == 0)
-		job->dst_fd = RETRY(openat(d->dirfd, d->name, flags | O_EXCL,
-					   src->st_mode & 0777));
+	    RETRY(unlinkat(d->dirfd, d->name, 0)) == 0) {
+		flags = (flags & ~O_NOFOLLOW) | O_CREAT | O_EXCL;
+		d->exists = false;
+		job->dst_fd = RETRY(
+			openat(d->dirfd, d->name, flags, src->st_mode & 0777));
+	}
 	if (job->dst_fd < 0)
-		return job_fail(job, MAPCP_STEP_CREATE, errno);
+		return job_fail(job,
+				errno == ELOOP && d->exists ? MAPCP_STEP_MOVED
+							    : MAPCP_STEP_CREATE,
+				errno);
+	d->made = !d->exists && !d->magic;
 	if (fstat(job->dst_fd, &st) < 0)
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	if (st.st_dev == src->st_dev && st.st_ino == src->st_ino)
 		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
+	if (d->exists && (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino))
+		return job_fail(job, MAPCP_STEP_MOVED, EAGAIN);
+	if (d->made)
+		d->st = st;
 	if (in_tree && (!S_ISREG(st.st_mode) || st.st_nlink > 1))
 		return job_fail(job, MAPCP_STEP_MOVED, EAGAIN);
 	/* Its only status flag: O_NONBLOCK. */
 	if (in_tree && fcntl(job->dst_fd, F_SETFL, 0) < 0)
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
-	if (S_ISREG(st.st_mode) && RETRY(ftruncate(job->dst_fd, 0)) < 0)
-		return job_fail(job, MAPCP_STEP_WRITE, errno);
+	/* emptied in copy_data(), once the engines are known to copy */
+	job->empty_dest = S_ISREG(st.st_mode) && !d->made;
 	return 0;
+}
+
+/* A DEST --inplace made for a copy that failed: gone, if still ours. */
+static void
+unmake(const struct dest *d)
+{
+	struct stat st;
+
+	if (d->made && fstatat(d->dirfd, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == d->st.st_dev && st.st_ino == d->st.st_ino)
+		(void)RETRY(unlinkat(d->dirfd, d->name, 0));
 }
 
 /* What the engines need to know of DEST: can it seek, its block size. */
@@ -376,8 +407,28 @@ copy_data(struct mapcp_job *job, const struct stat *src)
 			return job_fail(job, MAPCP_STEP_WRITE, errno);
 		job->block = (size_t)st.st_blksize;
 	}
+	/*
+	 * --inplace: DEST is emptied only if the engines will copy at all;
+	 * one that cannot copy here (-e reflink on ext4, -e copy_file_range
+	 * across filesystems) leaves it as it was.
+	 */
+	if (job->empty_dest) {
+		if ((ret = plan_refuses(&plan, job)) < 0)
+			return ret;
+		if (RETRY(ftruncate(job->dst_fd, 0)) < 0)
+			return job_fail(job, MAPCP_STEP_WRITE, errno);
+		job->empty_dest = false;
+	}
 	/* A file with all its blocks allocated has no holes to look for. */
-	job->dense = (off_t)src->st_blocks * 512 >= src->st_size;
+	/*
+	 * Blocks for every byte need not mean no holes: blocks fallocated
+	 * past the end or XFS's speculative preallocation count too. So a
+	 * file that looks dense is asked where its first hole is (not a
+	 * stream, which is read from its file offset).
+	 */
+	job->dense = !job->stream &&
+		     (off_t)src->st_blocks * 512 >= src->st_size &&
+		     RETRY(lseek(job->src_fd, 0, SEEK_HOLE)) >= src->st_size;
 	/*
 	 * A file with holes gets its size first, so that no write extends
 	 * it: XFS would preallocate past each new end of file, and the blocks
@@ -516,6 +567,11 @@ replace_blocked(const struct dest *d)
 	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
 		return "it is a mount point (a bind-mounted file), which "
 		       "cannot be replaced";
+	if (statx(d->dirfd, ".", 0, STATX_TYPE, &sx) == 0 &&
+	    (sx.stx_attributes_mask & STATX_ATTR_APPEND) &&
+	    (sx.stx_attributes & STATX_ATTR_APPEND))
+		return "its directory is append-only, so nothing in it can be "
+		       "renamed over";
 	if (faccessat(d->dirfd, ".", W_OK | X_OK, AT_EACCESS) < 0 &&
 	    (errno == EACCES || errno == EPERM))
 		return "its directory is not writable, so no temporary can be "
@@ -561,7 +617,8 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 		job->dst_fd = a.fd;
 		job->dst_mode = a.mode;
 	}
-	if (ret == 0 && !job->stream && inplace && !S_ISREG(d->st.st_mode)) {
+	if (ret == 0 && !job->stream && inplace && d->exists &&
+	    !S_ISREG(d->st.st_mode)) {
 		job->report->stream = "DEST is not a regular file";
 		job->stream = true;
 	}
@@ -589,6 +646,8 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 	}
 	if (job->dst_fd >= 0 && job->dst_fd != a.fd) /* --inplace's DEST */
 		close(job->dst_fd);
+	if (ret < 0 && inplace)
+		unmake(d);
 	atomic_abort(&a);
 	return ret;
 }

@@ -29,6 +29,8 @@ struct mapcp_job {
 	off_t copied;         /* bytes written by every engine so far */
 	mode_t dst_mode;      /* DEST's mode as made, or (mode_t)-1 */
 	bool sized;           /* DEST already has the source's size */
+	bool empty_dest;      /* --inplace: DEST to be emptied first, once an
+				 engine is known not to refuse the copy */
 	dev_t src_dev;        /* the source's filesystem */
 	dev_t dst_dev;        /* DEST's, or 0 if not known */
 	unsigned int windows; /* windows mapped so far, for on_window */
@@ -128,6 +130,12 @@ struct mapcp_engine {
 	int (*copy)(struct mapcp_job *job, off_t off, off_t len);
 	/* Optional: release job->priv. */
 	void (*finish)(struct mapcp_job *job);
+	/*
+	 * Optional: would copy() refuse this job outright (the files on two
+	 * filesystems, a filesystem that cannot do it)? Then the -errno it
+	 * would fail with, reported as copy() would; else 0. Writes nothing.
+	 */
+	int (*probe)(struct mapcp_job *job);
 };
 
 #define ENGINE(name) extern const struct mapcp_engine engine_##name;
@@ -157,6 +165,13 @@ int plan_build(struct plan *plan, const struct mapcp_job *job);
  * that can, falling back only before the first byte is written. 0 or -errno.
  */
 int plan_run(const struct plan *plan, struct mapcp_job *job);
+
+/*
+ * Would every engine of plan refuse job before writing a byte? Then the
+ * last one's -errno, reported as plan_run() would report it; else 0 and
+ * nothing reported. --inplace asks before it empties DEST.
+ */
+int plan_refuses(const struct plan *plan, struct mapcp_job *job);
 
 /* Is err a reason to try the next engine, if nothing was written yet? */
 bool plan_may_fall_back(int err);
@@ -348,6 +363,12 @@ int meta_apply_node(struct mapcp_job *job, int fd, const struct stat *st);
  * back wrong are told apart. 0 or -errno.
  */
 int verify_copy(struct mapcp_job *job, const struct stat *src);
+
+/*
+ * atomic.c: the xattr that marks a named temporary as mapcp's own, for
+ * --clean-temps; never copied from a source (metadata.c).
+ */
+#define TEMP_MARK "user.mapcp.temp"
 
 /* progress.c: the counters and the questions shared between threads. */
 void progress_start(const struct mapcp_opts *opts, const char *path);

@@ -66,8 +66,11 @@ copy_xattrs(int src, int dst)
 	}
 	for (char *name = list; ret == 0 && name < list + len;
 	     name += strlen(name) + 1) {
-		ssize_t n = xattr_get(src, name, &value);
+		ssize_t n;
 
+		if (strcmp(name, TEMP_MARK) == 0)
+			continue; /* a source's mark would make DEST a temporary */
+		n = xattr_get(src, name, &value);
 		if (n < 0)
 			ret = not_permitted((int)-n) || n == -ENODATA ? 0
 								      : (int)n;

@@ -195,6 +195,8 @@ mapcp_check_opts(const struct mapcp_opts *o)
 	}
 	if (o->queue_depth < 1 || o->queue_depth > MAPCP_MAX_QUEUE_DEPTH)
 		return "the queue depth must be from 1 to 1024";
+	if ((o->flags & MAPCP_ATOMIC) && (o->flags & MAPCP_INPLACE))
+		return "--atomic and --inplace cannot be used together";
 	if (o->buffer > MAPCP_MAX_BUFFER)
 		return "the buffer can be at most 64M, so that memory stays "
 		       "bounded";
@@ -331,6 +333,39 @@ plan_run(const struct plan *plan, struct mapcp_job *job)
 		}
 		r->step = MAPCP_STEP_NONE;
 		r->err = 0;
+	}
+	return ret;
+}
+
+int
+plan_refuses(const struct plan *plan, struct mapcp_job *job)
+{
+	struct mapcp_report *r = job->report;
+	unsigned int saved = r->nfallbacks;
+	int ret = 0;
+
+	for (unsigned int i = 0; i < plan->n; i++) {
+		const struct mapcp_engine *e = plan->chain[i];
+
+		if (e->probe == NULL || (ret = e->probe(job)) == 0 ||
+		    !plan_may_fall_back(-ret)) {
+			/* it may copy: nothing to report after all */
+			r->nfallbacks = saved;
+			r->step = MAPCP_STEP_NONE;
+			r->err = 0;
+			r->note = NULL;
+			job->note = NULL;
+			return 0;
+		}
+		r->engine = e->name;
+		r->why = i == 0 ? plan->why : plan->why_next;
+		r->note = job->note;
+		if (i + 1 < plan->n && r->nfallbacks < MAPCP_MAX_FALLBACKS) {
+			r->fallback[r->nfallbacks].engine = e->name;
+			r->fallback[r->nfallbacks].err = -ret;
+			r->fallback[r->nfallbacks].note = job->note;
+			r->nfallbacks++;
+		}
 	}
 	return ret;
 }

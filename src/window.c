@@ -64,8 +64,8 @@ window_map(struct mapcp_job *job, const struct window *w, bool dst)
 	/*
 	 * A write fault makes its folio by reading around the page, as large
 	 * as 2 MiB, and dirties all of it: writeback then allocates the whole
-	 * folio, holes included. Next to a hole, MADV_RANDOM turns the read-
-	 * around off, so each page gets a folio of its own (see mmap.c).
+	 * folio, holes included. Where DEST keeps holes, MADV_RANDOM turns the
+	 * read-around off, so each page gets a folio of its own (see mmap.c).
 	 */
 	if (dst && w->edge)
 		(void)madvise(p, w->len, MADV_RANDOM);

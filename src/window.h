@@ -13,7 +13,7 @@ struct window {
 	size_t len;   /* bytes mapped */
 	size_t delta; /* where the bytes to copy start in it */
 	size_t n;     /* bytes to copy */
-	bool edge;    /* DEST's pages next to a hole: no read-around there */
+	bool edge;    /* DEST keeps holes: no read-ahead into them (mmap.c) */
 };
 
 /*

@@ -36,8 +36,23 @@ cfr_copy(struct mapcp_job *job, off_t off, off_t len)
 	return 0;
 }
 
+/* Nothing copied, from the source's end: would the kernel refuse? */
+static int
+cfr_probe(struct mapcp_job *job)
+{
+	off_t in = job->size, out = 0;
+
+	if (RETRY(copy_file_range(job->src_fd, &in, job->dst_fd, &out, 0,
+				  0)) == 0)
+		return 0;
+	if (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS)
+		return job_fail(job, MAPCP_STEP_COPY, errno);
+	return 0;
+}
+
 const struct mapcp_engine engine_copy_file_range = {
 	.name = "copy_file_range",
 	.flags = ENGINE_MAY_SHARE, /* XFS and btrfs clone instead */
 	.copy = cfr_copy,
+	.probe = cfr_probe,
 };

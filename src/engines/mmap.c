@@ -33,7 +33,7 @@ reserve(struct mapcp_job *job, off_t off, off_t len)
 	return job_fail(job, MAPCP_STEP_WRITE, errno);
 }
 
-/* Copy [pos, end) window by window; edge says whether it borders a hole. */
+/* Copy [pos, end) window by window; edge: DEST keeps holes, no read-ahead. */
 static int
 copy_span(struct mapcp_job *job, off_t pos, off_t end, bool edge)
 {
@@ -71,35 +71,24 @@ copy_span(struct mapcp_job *job, off_t pos, off_t end, bool edge)
 }
 
 /*
- * One extent [off, off + len). A folio that a write fault dirties is
- * allocated whole, so no folio of DEST may reach from the extent into a
- * hole beside it. The edges, from off up to the first FOLIO_MAX boundary
- * and from the last one down to the end (unless the file ends there), are
- * copied first, page by page (w.edge); then the middle, whose folios lie
- * inside the extent and whose read-around finds the edges' pages there.
+ * One extent [off, off + len). A folio of DEST that a write fault dirties
+ * is allocated whole, so no folio of DEST may reach from the extent into
+ * a hole. DEST's page cache gets large folios only from read-ahead, and
+ * read-ahead reaches well past the window that faulted (the next window,
+ * the next extents, the holes between): where DEST is to keep holes, its
+ * mappings are MADV_RANDOM (w.edge), so that each page it faults gets a
+ * folio of its own. A dense copy keeps read-ahead and its large folios.
  */
 static int
 mmap_copy(struct mapcp_job *job, off_t off, off_t len)
 {
-	off_t end = off + len;
-	off_t a = (off + FOLIO_MAX - 1) / FOLIO_MAX * FOLIO_MAX;
-	off_t b = end / FOLIO_MAX * FOLIO_MAX;
 	/* DEST gets no hole: every byte written, or a dense file's extent */
 	bool no_holes = job->opts->sparse == MAPCP_SPARSE_NEVER ||
 			(job->dense && job->opts->sparse != MAPCP_SPARSE_ALWAYS);
 	int ret = reserve(job, off, len);
 
-	/* No hole before the file's start: no head edge there. */
-	if (a > end || off == 0 || no_holes)
-		a = off == 0 || no_holes ? off : end;
-	if (b < a || end >= job->size || no_holes)
-		b = end > a ? end : a; /* nothing follows: no tail edge */
 	if (ret == 0)
-		ret = copy_span(job, off, a, true);
-	if (ret == 0)
-		ret = copy_span(job, b, end, true);
-	if (ret == 0)
-		ret = copy_span(job, a, b, false);
+		ret = copy_span(job, off, off + len, !no_holes);
 	return ret;
 }
 

@@ -13,6 +13,18 @@
 #include "../internal.h"
 
 static int
+clone_failed(struct mapcp_job *job, int err)
+{
+	if (err == ENOTTY) /* no such ioctl */
+		err = EOPNOTSUPP;
+	if (err == EOPNOTSUPP)
+		job->note = "this filesystem cannot share blocks";
+	else if (err == EXDEV)
+		job->note = "the files are on different filesystems";
+	return job_fail(job, MAPCP_STEP_CLONE, err);
+}
+
+static int
 reflink_copy(struct mapcp_job *job, off_t off, off_t len)
 {
 	off_t block = (off_t)(job->block ? job->block : 4096);
@@ -37,22 +49,29 @@ reflink_copy(struct mapcp_job *job, off_t off, off_t len)
 		r.dest_offset = (__u64)start;
 		ret = RETRY(ioctl(job->dst_fd, FICLONERANGE, &r));
 	}
-	if (ret < 0) {
-		int err = errno == ENOTTY ? EOPNOTSUPP
-					  : errno; /* no such ioctl */
-
-		if (err == EOPNOTSUPP)
-			job->note = "this filesystem cannot share blocks";
-		else if (err == EXDEV)
-			job->note = "the files are on different filesystems";
-		return job_fail(job, MAPCP_STEP_CLONE, err);
-	}
+	if (ret < 0)
+		return clone_failed(job, errno);
 	job_advance(job, len);
 	return 0;
+}
+
+/* Nothing cloned, from the source's end: would a clone be refused? */
+static int
+reflink_probe(struct mapcp_job *job)
+{
+	struct file_clone_range r = { .src_fd = job->src_fd,
+				      .src_offset = (__u64)job->size };
+
+	if (RETRY(ioctl(job->dst_fd, FICLONERANGE, &r)) == 0)
+		return 0;
+	if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV)
+		return clone_failed(job, errno);
+	return 0; /* EINVAL and the like: let the copy itself say */
 }
 
 const struct mapcp_engine engine_reflink = {
 	.name = "reflink",
 	.flags = ENGINE_MAY_SHARE,
 	.copy = reflink_copy,
+	.probe = reflink_probe,
 };

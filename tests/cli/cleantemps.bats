@@ -184,3 +184,16 @@ mark() {
 	run grep -oE 'O_EXCL|flock\([0-9]+, LOCK_SH\|LOCK_NB\)|fsetxattr|fremovexattr|rename' trace
 	[ "$(echo "$output" | tr '\n' ' ' | sed 's/flock([0-9]*,/flock(N,/')" = "O_EXCL flock(N, LOCK_SH|LOCK_NB) fsetxattr fremovexattr rename " ]
 }
+
+@test "a source's mark is never copied: DEST is no temporary" {
+	echo data >s
+	mark s
+	"$MAPCP" -a s new
+	! getfattr -n user.mapcp.temp new 2>/dev/null
+	echo old >.d.mapcp-AAAAAA
+	"$MAPCP" --inplace -a s .d.mapcp-AAAAAA
+	! getfattr -n user.mapcp.temp .d.mapcp-AAAAAA 2>/dev/null
+	run "$MAPCP" --clean-temps .
+	[ "$status" -eq 1 ]
+	[ "$(cat .d.mapcp-AAAAAA)" = data ]
+}

@@ -9,60 +9,12 @@ load helpers
 ENGINES="auto reflink copy_file_range rw io_uring mmap-write mmap sendfile splice"
 FILESYSTEMS="xfs btrfs ext4 tmpfs"
 
-# make_fs NAME: make and mount the filesystem NAME under $FS_ROOT/NAME, or
-# write why not to $FS_ROOT/NAME.skip.
-make_fs() {
-	local name=$1 dir=$FS_ROOT/$1 img=$FS_ROOT/$1.img out
-	mkdir -p "$dir"
-	case $name in
-	tmpfs)
-		out=$(mount -t tmpfs -o size=1G tmpfs "$dir" 2>&1) && return 0
-		;;
-	*)
-		local mkfs="mkfs.$name"
-		command -v "$mkfs" >/dev/null || {
-			echo "$mkfs is not installed" >"$FS_ROOT/$name.skip"
-			return 0
-		}
-		truncate -s 600M "$img"
-		case $name in
-		xfs) out=$(mkfs.xfs -q -m reflink=1 "$img" 2>&1) ;;
-		btrfs) out=$(mkfs.btrfs -q -f "$img" 2>&1) ;;
-		ext4) out=$(mkfs.ext4 -q -F -b 4096 "$img" 2>&1) ;;
-		esac || {
-			echo "$mkfs failed: $out" >"$FS_ROOT/$name.skip"
-			return 0
-		}
-		# read ahead as a disk does (virtio: 8 MiB), not a loop's 128 KiB
-		if out=$(mount -o loop "$img" "$dir" 2>&1); then
-			blockdev --setra 16384 "$(findmnt -no SOURCE "$dir")" || true
-			return 0
-		fi
-		;;
-	esac
-	echo "cannot mount $name: ${out:-unknown error}" >"$FS_ROOT/$name.skip"
-}
-
 setup_file() {
-	FS_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/mapcp-fs-XXXXXX")
-	export FS_ROOT
-	if [ "$(id -u)" -ne 0 ]; then
-		for fs in $FILESYSTEMS; do
-			echo "not root: cannot mount filesystems" >"$FS_ROOT/$fs.skip"
-		done
-		return 0
-	fi
-	for fs in $FILESYSTEMS; do
-		make_fs "$fs"
-	done
+	make_filesystems $FILESYSTEMS
 }
 
 teardown_file() {
-	local fs
-	for fs in $FILESYSTEMS; do
-		mountpoint -q "$FS_ROOT/$fs" && umount "$FS_ROOT/$fs"
-	done
-	rm -rf "$FS_ROOT"
+	remove_filesystems $FILESYSTEMS
 }
 
 # on FS: skip unless FS is mounted; then work in a fresh directory on it.

@@ -64,3 +64,63 @@ traced() {
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 		strace -f -e trace="$calls" -o "$out" "$@"
 }
+
+# Filesystems for the tests that need real ones (filesystems.bats,
+# oracle.bats), each made fresh in a loop device (tmpfs: mounted) by root.
+# make_fs NAME: make and mount the filesystem NAME under $FS_ROOT/NAME, or
+# write why not to $FS_ROOT/NAME.skip.
+make_fs() {
+	local name=$1 dir=$FS_ROOT/$1 img=$FS_ROOT/$1.img out
+	mkdir -p "$dir"
+	case $name in
+	tmpfs)
+		out=$(mount -t tmpfs -o size=1G tmpfs "$dir" 2>&1) && return 0
+		;;
+	*)
+		local mkfs="mkfs.$name"
+		command -v "$mkfs" >/dev/null || {
+			echo "$mkfs is not installed" >"$FS_ROOT/$name.skip"
+			return 0
+		}
+		truncate -s 600M "$img"
+		case $name in
+		xfs) out=$(mkfs.xfs -q -m reflink=1 "$img" 2>&1) ;;
+		btrfs) out=$(mkfs.btrfs -q -f "$img" 2>&1) ;;
+		ext4) out=$(mkfs.ext4 -q -F -b 4096 "$img" 2>&1) ;;
+		esac || {
+			echo "$mkfs failed: $out" >"$FS_ROOT/$name.skip"
+			return 0
+		}
+		# read ahead as a disk does (virtio: 8 MiB), not a loop's 128 KiB
+		if out=$(mount -o loop "$img" "$dir" 2>&1); then
+			blockdev --setra 16384 "$(findmnt -no SOURCE "$dir")" || true
+			return 0
+		fi
+		;;
+	esac
+	echo "cannot mount $name: ${out:-unknown error}" >"$FS_ROOT/$name.skip"
+}
+
+# make_filesystems NAME...: a fresh FS_ROOT (exported) holding each NAME
+# made by make_fs, or NAME.skip saying why not (not root, say).
+make_filesystems() {
+	local fs
+	FS_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/mapcp-fs-XXXXXX")
+	export FS_ROOT
+	for fs in "$@"; do
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "not root: cannot mount filesystems" >"$FS_ROOT/$fs.skip"
+		else
+			make_fs "$fs"
+		fi
+	done
+}
+
+# remove_filesystems NAME...: unmount what make_filesystems made, remove FS_ROOT.
+remove_filesystems() {
+	local fs
+	for fs in "$@"; do
+		mountpoint -q "$FS_ROOT/$fs" && umount "$FS_ROOT/$fs"
+	done
+	rm -rf "$FS_ROOT"
+}

@@ -115,3 +115,62 @@ need_root() {
 	[ "$status" -eq 1 ]
 	[ "$output" = "mapcp: cannot create regular file '/dev/fd/9': No such file or directory" ]
 }
+
+@test "--inplace writes the DEST it looked at: swapped for a symlink since, it is left alone" {
+	local shim=${MAPCP_TESTS:-$BATS_TEST_DIRNAME/../../build/tests}/fault-shim.so
+	[ -e "$shim" ] || skip "no fault shim at $shim (make fault-tools builds it)"
+	random_file src 5000
+	echo old >dst
+	echo secret >victim
+	LD_PRELOAD=$shim MAPCP_FAULT_SWAP=dst:$T/victim \
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		run "$MAPCP" --inplace src dst
+	[ "$status" -eq 1 ]
+	[ "$output" = "mapcp: 'dst' was replaced by something else during the copy: left as it is" ]
+	[ "$(cat victim)" = secret ]
+	[ -L dst ]
+}
+
+@test "--inplace and an engine that cannot copy here: DEST as it was, no new file" {
+	[ "$(stat -f -c %T .)" != btrfs ] && [ "$(stat -f -c %T .)" != xfs ] ||
+		skip "this filesystem can share blocks: -e reflink would copy"
+	random_file src 300000
+	echo important >dst
+	run "$MAPCP" -e reflink --inplace src dst
+	[ "$status" -eq 1 ]
+	[[ "$output" == "mapcp: failed to clone 'dst' from 'src': Operation not supported"* ]]
+	[ "$(cat dst)" = important ]
+	run "$MAPCP" -e reflink --inplace src new
+	[ "$status" -eq 1 ]
+	[ ! -e new ]
+	# and DEST's size is not set either, for a sparse source
+	truncate -s 1G sparse
+	run "$MAPCP" --reflink=always --inplace sparse dst
+	[ "$status" -eq 1 ]
+	[ "$(cat dst)" = important ]
+}
+
+@test "an append-only directory: DEST written in place, and said; --atomic refuses" {
+	[ "$(id -u)" -eq 0 ] || skip "not root: cannot chattr +a"
+	mkdir ad && echo old >ad/d
+	chattr +a ad 2>/dev/null || skip "this filesystem has no append-only attribute"
+	echo new >src
+	run "$MAPCP" --atomic src ad/d
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"its directory is append-only, so nothing in it can be renamed over (--atomic)" ]]
+	[ "$(cat ad/d)" = old ]
+	run "$MAPCP" src ad/d
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"'ad/d' written in place, not replaced atomically: its directory is append-only"* ]]
+	[ "$(cat ad/d)" = new ]
+	[ "$(ls -A ad)" = d ] # no temporary left behind
+	chattr -a ad
+}
+
+@test "--atomic and --inplace together are a usage error" {
+	echo new >src
+	run "$MAPCP" --atomic --inplace src dst
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "mapcp: --atomic and --inplace cannot be used together" ]
+	[ ! -e dst ]
+}

@@ -93,3 +93,21 @@ second" ]
 	[ "$status" -eq 0 ]
 	[ "$(cmp src flipped | sed 's/.*byte \([0-9]*\),.*/\1/')" = 11 ]
 }
+
+@test "/dev/stdout, /dev/fd/N naming a descriptor we were not given: an error, as in cp" {
+	echo data >src
+	run bash -c '"$0" src /dev/stdout >&-' "$MAPCP"
+	[ "$status" -eq 1 ]
+	[ "$output" = "mapcp: not writing through dangling symlink '/dev/stdout'" ]
+	run "$MAPCP" src /dev/fd/9
+	[ "$status" -eq 1 ]
+	[ "$output" = "mapcp: cannot create regular file '/dev/fd/9': No such file or directory" ]
+	run bash -c '"$0" /dev/stdin copy <&-' "$MAPCP"
+	[ "$status" -eq 1 ]
+	[ "$output" = "mapcp: cannot stat '/dev/stdin': No such file or directory" ]
+	[ ! -e copy ]
+	# a descriptor we were given is written
+	run bash -c '"$0" src /dev/fd/5 5>given' "$MAPCP"
+	[ "$status" -eq 0 ]
+	cmp src given
+}

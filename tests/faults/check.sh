@@ -15,7 +15,11 @@
 #   4. an attacker (another user) racing mapcp -r, -a, -rL, -j 1, -j 4
 #      run as root over trees it can write (tests/faults/attack.c), for
 #      ATTACK_RUNS copies (default 250);
-#   5. each libFuzzer target for FUZZ_SECONDS (make fuzz).
+#   5. each libFuzzer target for FUZZ_SECONDS (make fuzz);
+#   6. the oracle (tests/oracle/oracle.c): mapcp against GNU cp on
+#      generated files, in and between XFS, btrfs, ext4 and tmpfs (as
+#      root; else in the work directory), a random seed, ORACLE_SECONDS
+#      (default 300).
 # and ends with the counts: faults injected, runs, outcomes, bytes lost.
 # Fails if any run was bad, any byte was lost or any test failed.
 set -u
@@ -25,7 +29,9 @@ bin=$(realpath "$1") tools=$(realpath "$2") san=$(realpath "$3")
 work=$(mktemp -d "${TMPDIR:-/tmp}/mapcp-faults-XXXXXX")
 export MAPCP_TALLY=$work/tally
 : >"$MAPCP_TALLY"
-trap 'rm -rf "$work"' EXIT
+# the oracle's filesystems are mounted below $work while it runs
+trap '[ -z "${FS_ROOT:-}" ] || remove_filesystems xfs btrfs ext4 tmpfs
+	rm -rf "$work"' EXIT
 failed=()
 start=$SECONDS
 
@@ -73,6 +79,29 @@ esac
 step "fuzzing"
 "${MAKE:-make}" --no-print-directory fuzz || failed+=("fuzzing")
 
+step "the oracle: mapcp against GNU cp for ${ORACLE_SECONDS:-300} s"
+# make_fs and make_filesystems, as the bats files make them
+. tests/cli/helpers.bash
+oracle_fs="xfs btrfs ext4 tmpfs"
+TMPDIR=$work make_filesystems $oracle_fs
+dirs=()
+for fs in $oracle_fs; do
+	if [ -f "$FS_ROOT/$fs.skip" ]; then
+		echo "(skipped $fs: $(cat "$FS_ROOT/$fs.skip"))"
+	else
+		dirs+=("$FS_ROOT/$fs")
+	fi
+done
+[ "${#dirs[@]}" -gt 0 ] || dirs=("$FS_ROOT")
+"$tools/oracle" --seconds "${ORACLE_SECONDS:-300}" "$bin/mapcp" "${dirs[@]}" |
+	tee "$work/oracle.out"
+if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+	failed+=("oracle: $(grep -Eo '[0-9]+ cases, [0-9]+ failed' \
+		"$work/oracle.out" | tail -n 1), $(grep -o 'seed [0-9]*' \
+		"$work/oracle.out" | head -n 1)")
+fi
+remove_filesystems $oracle_fs
+
 step "counts"
 awk '
 	/^fuzz-/ { if (!($1 in fuzz)) forder[nf++] = $1
@@ -99,6 +128,7 @@ awk '
 		exit B != 0 || L != 0 || fbad != 0
 	}' "$MAPCP_TALLY" || failed+=("counts: bad runs or bytes lost")
 grep '^attack: [0-9]' "$work/attack.out" 2>/dev/null || true
+grep -E '^oracle: (seed|[0-9]+ cases)' "$work/oracle.out" 2>/dev/null || true
 
 echo
 for f in "${failed[@]}"; do
