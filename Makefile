@@ -111,8 +111,8 @@ FUZZ_OBJS = $(filter-out $(O)/cli/mapcp.o $(O)/bench/main.o,\
 	$(CLI_OBJS) $(BENCH_OBJS))
 LIB = $(O)/libmapcp.a
 
-.PHONY: all check-faults clean demo deps fault-tools format fuzz install \
-	large-file lint test test-file uninstall unit-tests
+.PHONY: all check-coreutils check-faults clean demo deps fault-tools format \
+	fuzz install large-file lint test test-file uninstall unit-tests
 
 all: $(B)/mapcp $(B)/mmap_cp $(B)/mapcp-bench
 
@@ -217,6 +217,12 @@ check-faults: | deps
 	$(MAKE) --no-print-directory CFLAGS='$(TEST_CFLAGS)' \
 		SANITIZE=$(SANITIZERS) O=$(O)/san B=$(O)/san all
 	MAKE='$(MAKE)' tests/faults/check.sh $(B) $(O)/tests $(O)/san
+
+# GNU coreutils 9.1's cp tests, with GNU cp and then with mapcp as cp
+# (scripts/check-coreutils.sh); deliberate differences are listed in
+# tests/coreutils/differences. Needs root; caches in CU_CACHE.
+check-coreutils: $(B)/mapcp
+	scripts/check-coreutils.sh $(B)/mapcp
 
 # Each fuzz target under libFuzzer for FUZZ_SECONDS, clang, in build/fuzz/.
 fuzz: | deps

@@ -7,6 +7,7 @@ set -eu
 
 # One package a line, sorted; what each is for is in README.md.
 PACKAGES="
+acl
 attr
 bash-completion
 bats
@@ -20,10 +21,14 @@ fuse3
 gcc
 gnuplot-nox
 jq
+libacl1-dev
+libattr1-dev
+libcap-dev
 libclang-rt-14-dev
 libcmocka-dev
 libfiu-dev
 libfuse3-dev
+libselinux1-dev
 liburing-dev
 libxxhash-dev
 make
@@ -32,6 +37,7 @@ strace
 time
 util-linux
 xfsprogs
+xz-utils
 "
 
 missing=""
