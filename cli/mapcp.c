@@ -37,6 +37,7 @@ enum {
 	OPT_PROGRESS,
 	OPT_QUEUE_DEPTH,
 	OPT_REFLINK,
+	OPT_REMOVE_DEST,
 	OPT_SHOW_MAPS,
 	OPT_SPARSE,
 	OPT_VERIFY,
@@ -70,6 +71,7 @@ static const struct option long_options[] = {
 	{ "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
 	{ "recursive", no_argument, NULL, 'r' },
 	{ "reflink", optional_argument, NULL, OPT_REFLINK },
+	{ "remove-destination", no_argument, NULL, OPT_REMOVE_DEST },
 	{ "show-maps", no_argument, NULL, OPT_SHOW_MAPS },
 	{ "sparse", required_argument, NULL, OPT_SPARSE },
 	{ "target-directory", required_argument, NULL, 't' },
@@ -80,6 +82,63 @@ static const struct option long_options[] = {
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ NULL, 0, NULL, 0 },
 };
+
+static void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL) {
+		perror("mapcp");
+		exit(1);
+	}
+	return p;
+}
+
+/*
+ * GNU cp 9.1's long options. An abbreviation that is unambiguous among
+ * them means what it means to cp, whatever mapcp's own options share its
+ * prefix: --pr is --preserve (not also --progress), --b is cp's --backup
+ * (not mapcp's --buffer). Scripts written for cp keep working.
+ */
+static const char *const cp_long[] = {
+	"archive", "attributes-only", "backup", "context", "copy-contents",
+	"debug", "dereference", "force", "help", "interactive",
+	"keep-directory-symlink", "link", "no-clobber", "no-dereference",
+	"no-preserve", "no-target-directory", "one-file-system", "parents",
+	"preserve", "recursive", "reflink", "remove-destination", "sparse",
+	"strip-trailing-slashes", "suffix", "symbolic-link", "target-directory",
+	"update", "verbose", "version", NULL
+};
+
+/* Spell out the abbreviations of cp's long options in argv, as cp reads them. */
+static void
+expand_cp_abbreviations(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *arg = argv[i], *match = NULL;
+		size_t len = strcspn(arg + 2, "=");
+		bool exact = false;
+		int n = 0;
+
+		if (strncmp(arg, "--", 2) != 0 || len == 0)
+			continue;
+		for (int j = 0; long_options[j].name != NULL; j++)
+			exact |= strlen(long_options[j].name) == len &&
+				 strncmp(long_options[j].name, arg + 2, len) ==
+					 0;
+		for (int j = 0; !exact && cp_long[j] != NULL; j++)
+			if (strncmp(cp_long[j], arg + 2, len) == 0)
+				match = cp_long[j], n++;
+		if (n == 1) {
+			char *full = xmalloc(2 + strlen(match) +
+					     strlen(arg + 2 + len) + 1);
+
+			sprintf(full, "--%s%s", match, arg + 2 + len);
+			argv[i] = full;
+		}
+	}
+}
 
 /* The help text is laid out as the user sees it. */
 /* clang-format off */
@@ -135,6 +194,8 @@ usage(const char *prog)
 	       "                         zero blocks; never: write every byte\n"
 	       "      --reflink[=WHEN]   auto (default): share blocks where possible;\n"
 	       "                         always (or no WHEN): share or fail; never\n"
+	       "      --remove-destination  replace an existing DEST whatever it is\n"
+	       "                         (a symlink is replaced, not written through)\n"
 	       "      --verify           read DEST back and compare (xxh3-128) before\n"
 	       "                         it replaces anything\n"
 	       "      --progress[=WHEN]  a status line on stderr: auto (the default\n"
@@ -361,6 +422,9 @@ parse_option(struct cli *cli, int c, const char *arg)
 	case OPT_ATOMIC:
 		*flags |= MAPCP_ATOMIC;
 		break;
+	case OPT_REMOVE_DEST:
+		*flags |= MAPCP_REMOVE_DEST;
+		break;
 	case OPT_KEEP_DIR_SYMLINK:
 		*flags |= MAPCP_KEEP_DIR_SYMLINK;
 		break;
@@ -428,6 +492,7 @@ parse_options(struct cli *cli, int argc, char **argv)
 	const char *why;
 	int c;
 
+	expand_cp_abbreviations(argc, argv);
 	while ((c = getopt_long(argc, argv, "ade:fHhij:LnPpRrt:Tuv",
 				long_options, NULL)) != -1) {
 		if (c == 'h') {
@@ -463,17 +528,6 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n);
-
-	if (p == NULL) {
-		perror("mapcp");
-		exit(1);
-	}
-	return p;
-}
 
 /* DIR/BASENAME-of-src, or DIR/src with --parents; malloc'd. */
 static char *

@@ -51,6 +51,8 @@ enum mapcp_flag {
 	 * a mount point), refuse instead of writing it in place.
 	 */
 	MAPCP_ATOMIC = 1 << 9,
+	/* cp --remove-destination: DEST is replaced, never written through */
+	MAPCP_REMOVE_DEST = 1 << 10,
 };
 
 /* What -p, --preserve keeps, with cp's meanings. */

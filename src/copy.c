@@ -201,6 +201,15 @@ resolve_link(struct dest *d)
 	return -ELOOP;
 }
 
+/* The last name of path, "" for "dir/". */
+static const char *
+base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 /* Look at DEST: follow a symlink, refuse a directory or the source itself. */
 static int
 check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
@@ -226,6 +235,19 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 				errno == ENOTDIR ? MAPCP_STEP_CREATE
 						 : MAPCP_STEP_STAT_DST,
 				errno);
+	}
+	/*
+	 * --remove-destination: what is there is removed, not written into
+	 * nor followed (a symlink, a FIFO, a file we may not write), as cp
+	 * unlinks it first; the rename replaces it whole. The source's own
+	 * name is still the same file; another hard link to it is not.
+	 */
+	if ((job->opts->flags & MAPCP_REMOVE_DEST) && !S_ISDIR(d->st.st_mode) &&
+	    !(d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino &&
+	      (d->st.st_nlink < 2 ||
+	       strcmp(base_of(job->src_path), d->name) == 0))) {
+		d->exists = d->in_way = true;
+		return 0;
 	}
 	if ((hints & COPY_IN_TREE) && !S_ISREG(d->st.st_mode) &&
 	    !S_ISDIR(d->st.st_mode)) {

@@ -379,8 +379,10 @@ mapcp_parse_preserve(const char *list, unsigned int *out)
 		size_t len = strcspn(p, ",");
 		size_t i;
 
+		/* cp's argmatch: a name or any unambiguous abbreviation of it
+		 * (no two names here share a first letter) */
 		for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-			if (strlen(attrs[i].name) == len &&
+			if (len > 0 && len <= strlen(attrs[i].name) &&
 			    strncmp(p, attrs[i].name, len) == 0)
 				break;
 		if (i == sizeof(attrs) / sizeof(attrs[0]))

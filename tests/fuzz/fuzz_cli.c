@@ -274,6 +274,9 @@ model_option(struct cli *m, int c, const char *arg)
 	case OPT_ATOMIC:
 		o->flags |= MAPCP_ATOMIC;
 		return 0;
+	case OPT_REMOVE_DEST:
+		o->flags |= MAPCP_REMOVE_DEST;
+		return 0;
 	case OPT_INPLACE:
 		o->flags |= MAPCP_INPLACE;
 		return 0;

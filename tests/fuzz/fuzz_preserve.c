@@ -1,7 +1,8 @@
 /*
  * Fuzz mapcp_parse_preserve() (--preserve=LIST, --no-preserve=LIST): the
  * answer and the bits must be those of a reference that splits the list
- * on every comma (an empty item is an error), a rejected list must leave
+ * on every comma (an empty item is an error; a name's abbreviation is
+ * the name, as in cp), a rejected list must leave
  * *out alone, and the list doubled ("L,L") must give the same bits.
  */
 #include <errno.h>
@@ -27,8 +28,8 @@ static int
 ref_item(const char *p, size_t len)
 {
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-		if (strlen(attrs[i].name) == len &&
-		    memcmp(attrs[i].name, p, len) == 0)
+		if (len > 0 && len <= strlen(attrs[i].name) &&
+		    memcmp(attrs[i].name, p, len) == 0) /* abbreviations too */
 			return (int)attrs[i].bits;
 	return -1;
 }
