@@ -24,6 +24,7 @@
 
 enum {
 	OPT_ATOMIC = 256,
+	OPT_BACKUP,
 	OPT_BUFFER,
 	OPT_CLEAN_TEMPS,
 	OPT_DEBUG,
@@ -48,6 +49,7 @@ enum {
 static const struct option long_options[] = {
 	{ "archive", no_argument, NULL, 'a' },
 	{ "atomic", no_argument, NULL, OPT_ATOMIC },
+	{ "backup", optional_argument, NULL, OPT_BACKUP },
 	{ "buffer", required_argument, NULL, OPT_BUFFER },
 	{ "clean-temps", no_argument, NULL, OPT_CLEAN_TEMPS },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
@@ -74,6 +76,7 @@ static const struct option long_options[] = {
 	{ "remove-destination", no_argument, NULL, OPT_REMOVE_DEST },
 	{ "show-maps", no_argument, NULL, OPT_SHOW_MAPS },
 	{ "sparse", required_argument, NULL, OPT_SPARSE },
+	{ "suffix", required_argument, NULL, 'S' },
 	{ "target-directory", required_argument, NULL, 't' },
 	{ "update", no_argument, NULL, 'u' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -111,6 +114,32 @@ static const char *const cp_long[] = {
 	"update", "verbose", "version", NULL
 };
 
+/*
+ * "--NAME" + what follows the abbreviation arg's first len + 2 bytes,
+ * kept for the process's life; the same text gets the same string.
+ */
+static char *
+spelt_out(const char *arg, const char *name, size_t len)
+{
+	static struct spelt {
+		struct spelt *next;
+		char *from, *to;
+	} *all;
+	struct spelt *sp;
+
+	for (sp = all; sp != NULL; sp = sp->next)
+		if (strcmp(sp->from, arg) == 0)
+			return sp->to;
+	sp = xmalloc(sizeof(*sp));
+	sp->from = xmalloc(strlen(arg) + 1);
+	strcpy(sp->from, arg);
+	sp->to = xmalloc(2 + strlen(name) + strlen(arg + 2 + len) + 1);
+	sprintf(sp->to, "--%s%s", name, arg + 2 + len);
+	sp->next = all;
+	all = sp;
+	return sp->to;
+}
+
 /* Spell out the abbreviations of cp's long options in argv, as cp reads them. */
 static void
 expand_cp_abbreviations(int argc, char **argv)
@@ -130,13 +159,8 @@ expand_cp_abbreviations(int argc, char **argv)
 		for (int j = 0; !exact && cp_long[j] != NULL; j++)
 			if (strncmp(cp_long[j], arg + 2, len) == 0)
 				match = cp_long[j], n++;
-		if (n == 1) {
-			char *full = xmalloc(2 + strlen(match) +
-					     strlen(arg + 2 + len) + 1);
-
-			sprintf(full, "--%s%s", match, arg + 2 + len);
-			argv[i] = full;
-		}
+		if (n == 1)
+			argv[i] = spelt_out(arg, match, len);
 	}
 }
 
@@ -155,6 +179,9 @@ usage(const char *prog)
 	       "atomically: it is either untouched or holds the whole copy.\n"
 	       "\n"
 	       "  -a, --archive          same as -dR --preserve=all\n"
+	       "      --backup[=CONTROL] keep each DEST replaced: none (off), simple\n"
+	       "                         (never), numbered (t), existing (nil; default)\n"
+	       "  -b                     like --backup, CONTROL from VERSION_CONTROL\n"
 	       "  -d                     same as -P --preserve=links\n"
 	       "  -e, --engine=LIST      auto (default), or an engine, or a comma list\n"
 	       "                         tried in order; engines:",
@@ -190,6 +217,8 @@ usage(const char *prog)
 	       "  -T, --no-target-directory  treat DEST as a file, even a directory\n"
 	       "  -u, --update           copy only when SOURCE is newer than DEST\n"
 	       "  -v, --verbose          say what is being copied\n"
+	       "  -S, --suffix=SUFFIX    simple backups' suffix (default ~, or\n"
+	       "                         SIMPLE_BACKUP_SUFFIX)\n"
 	       "      --sparse=WHEN      auto: keep holes; always: also make holes of\n"
 	       "                         zero blocks; never: write every byte\n"
 	       "      --reflink[=WHEN]   auto (default): share blocks where possible;\n"
@@ -330,6 +359,61 @@ ask(const char *dst, void *arg)
 	return yes;
 }
 
+/*
+ * --backup=CONTROL, or VERSION_CONTROL's with none given: cp's names and
+ * their unambiguous abbreviations; "existing" when neither says.
+ */
+static enum mapcp_backup
+backup_control(const struct cli *cli, const char *arg, const char *option)
+{
+	static const struct {
+		const char *name;
+		enum mapcp_backup type;
+	} types[] = {
+		{ "none", MAPCP_BACKUP_NONE },
+		{ "off", MAPCP_BACKUP_NONE },
+		{ "simple", MAPCP_BACKUP_SIMPLE },
+		{ "never", MAPCP_BACKUP_SIMPLE },
+		{ "existing", MAPCP_BACKUP_EXISTING },
+		{ "nil", MAPCP_BACKUP_EXISTING },
+		{ "numbered", MAPCP_BACKUP_NUMBERED },
+		{ "t", MAPCP_BACKUP_NUMBERED },
+	};
+	const char *what = arg != NULL ? "backup type" : "$VERSION_CONTROL";
+	int found = -1;
+
+	(void)option;
+	if (arg == NULL)
+		arg = getenv("VERSION_CONTROL");
+	if (arg == NULL || *arg == '\0')
+		return MAPCP_BACKUP_EXISTING;
+	for (int i = 0; i < 8; i++) {
+		if (strcmp(arg, types[i].name) == 0) {
+			found = i;
+			break;
+		}
+		if (strncmp(arg, types[i].name, strlen(arg)) == 0)
+			found = found == -1 || types[found].type == types[i].type
+					? i
+					: -2; /* ambiguous */
+	}
+	if (found >= 0)
+		return types[found].type;
+	fprintf(stderr, "%s: %s argument ", cli->prog,
+		found == -2 ? "ambiguous" : "invalid");
+	cli_put_name(stderr, arg);
+	fprintf(stderr,
+		" for '%s'\n"
+		"Valid arguments are:\n"
+		"  - 'none', 'off'\n"
+		"  - 'simple', 'never'\n"
+		"  - 'existing', 'nil'\n"
+		"  - 'numbered', 't'\n"
+		"Try '%s --help' for more information.\n",
+		what, cli->prog);
+	exit(1);
+}
+
 static void
 parse_option(struct cli *cli, int c, const char *arg)
 {
@@ -341,6 +425,17 @@ parse_option(struct cli *cli, int c, const char *arg)
 	unsigned int *flags = &cli->opts.flags;
 
 	switch (c) {
+	case 'b':
+	case OPT_BACKUP:
+		cli->opts.backup = backup_control(
+			cli, c == 'b' ? NULL : arg,
+			c == 'b' ? "-b" : "--backup");
+		break;
+	case 'S':
+		cli->opts.backup_suffix = arg;
+		if (cli->opts.backup == MAPCP_BACKUP_NONE)
+			cli->opts.backup = backup_control(cli, NULL, "-S");
+		break;
 	case 'a':
 		*flags |= MAPCP_RECURSIVE;
 		cli->opts.deref = MAPCP_DEREF_NEVER;
@@ -493,7 +588,7 @@ parse_options(struct cli *cli, int argc, char **argv)
 	int c;
 
 	expand_cp_abbreviations(argc, argv);
-	while ((c = getopt_long(argc, argv, "ade:fHhij:LnPpRrt:Tuv",
+	while ((c = getopt_long(argc, argv, "abde:fHhij:LnPpRrS:t:Tuv",
 				long_options, NULL)) != -1) {
 		if (c == 'h') {
 			usage(cli->prog);
@@ -511,6 +606,17 @@ parse_options(struct cli *cli, int argc, char **argv)
 		}
 		engine_set |= c == 'e';
 		parse_option(cli, c, optarg);
+	}
+	if (cli->opts.backup != MAPCP_BACKUP_NONE) {
+		const char *env = getenv("SIMPLE_BACKUP_SUFFIX");
+
+		if (strcmp(cli->opts.backup_suffix, "~") == 0 && env != NULL &&
+		    *env != '\0' && strchr(env, '/') == NULL)
+			cli->opts.backup_suffix = env;
+		if (cli->opts.flags & MAPCP_NO_CLOBBER)
+			usage_error(cli, "%s",
+				    "options --backup and --no-clobber are "
+				    "mutually exclusive");
 	}
 	/* Looking at mappings asks for an engine that makes them. */
 	if ((cli->show_maps || cli->pause) && !engine_set)
@@ -600,6 +706,22 @@ print_debug(const struct mapcp_report *r)
 		       why ? why : "", why ? ")" : "");
 }
 
+/* -v's " (backup: 'DIR/NAME~')", the directory as DEST was given. */
+static void
+print_backup(const struct mapcp_report *r, bool as_note)
+{
+	const char *slash = strrchr(r->dst, '/');
+	int dir = slash ? (int)(slash - r->dst + 1) : 0;
+	char *path = NULL;
+
+	if (asprintf(&path, "%.*s%s", dir, r->dst, r->backup) < 0)
+		path = NULL;
+	fputs(as_note ? " (backup: " : "", stdout);
+	cli_put_name(stdout, path ? path : r->backup);
+	fputs(as_note ? ")" : "", stdout);
+	free(path);
+}
+
 /* Every entry copied, skipped or failed: one line, never two at once. */
 static void
 on_file(const struct mapcp_report *r, void *arg)
@@ -619,7 +741,13 @@ on_file(const struct mapcp_report *r, void *arg)
 	} else if (cli->verbose && r->step == MAPCP_STEP_NONE) {
 		cli_put_name(stdout, r->src);
 		fputs(" -> ", stdout);
-		cli_put_name(stdout, r->dst);
+		/* cp -fbv F F says it copied F to its backup */
+		if (r->backup_of_src)
+			print_backup(r, false);
+		else
+			cli_put_name(stdout, r->dst);
+		if (r->backup[0] != '\0' && !r->backup_of_src)
+			print_backup(r, true);
 		putchar('\n');
 	}
 	cli_flush_stdout();

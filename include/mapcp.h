@@ -131,6 +131,14 @@ enum mapcp_reflink {
 	MAPCP_REFLINK_NEVER,    /* always a real copy of the data */
 };
 
+/* cp's -b, --backup=CONTROL: what an existing DEST is kept as. */
+enum mapcp_backup {
+	MAPCP_BACKUP_NONE = 0, /* none, off */
+	MAPCP_BACKUP_SIMPLE,   /* simple, never: DEST + suffix */
+	MAPCP_BACKUP_NUMBERED, /* numbered, t: DEST.~N~ */
+	MAPCP_BACKUP_EXISTING, /* existing, nil: numbered if any is, else simple */
+};
+
 struct mapcp_opts {
 	/*
 	 * "auto", one engine's name, or a comma-separated list tried in
@@ -154,6 +162,8 @@ struct mapcp_opts {
 	void *ask_arg;
 	mapcp_window_fn *on_window;
 	void *on_window_arg;
+	enum mapcp_backup backup;  /* keep a replaced DEST under another name */
+	const char *backup_suffix; /* for simple backups: "~" by default */
 	int fail_errno;   /* the test engine "fail" (in test binaries only):
 			     errno it returns, or -1
 			     to flip the byte at fail_after instead */
@@ -199,6 +209,8 @@ enum mapcp_step {
 	MAPCP_STEP_MOVED,    /* 'DST' was moved or replaced during the copy */
 	MAPCP_STEP_REOPEN,   /* cannot return to directory 'DST' */
 	MAPCP_STEP_NOT_ATOMIC, /* cannot replace 'DST' atomically (--atomic) */
+	MAPCP_STEP_BACKUP,     /* cannot backup 'DST' */
+	MAPCP_STEP_BACKUP_IS_SRC, /* backing up 'DST' might destroy source */
 };
 
 #define MAPCP_MAX_FALLBACKS 8
@@ -224,6 +236,8 @@ struct mapcp_report {
 	const char *what;     /* NULL for a file's data, else "directory"... */
 	bool atomic;          /* DEST was replaced by rename, not written */
 	const char *inplace_why; /* why DEST could only be written in place */
+	char backup[256];        /* the name a replaced DEST was kept as, or "" */
+	bool backup_of_src;      /* DEST was SOURCE itself (cp -fb F F) */
 	const char *verified; /* --verify: what was found, or NULL */
 	enum mapcp_step step; /* the step that failed */
 	int err;              /* its positive errno */

@@ -7,6 +7,7 @@
  * DEST as it was. Everything is relative to directory fds (openat,
  * fstatat, linkat...), so a tree of any depth copies file by file.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -210,6 +211,101 @@ base_of(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* The highest N of the backups NAME.~N~ in dirfd, 0 if none. */
+static unsigned long
+last_backup(int dirfd, const char *name)
+{
+	int fd = RETRY(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	size_t len = strlen(name);
+	unsigned long max = 0;
+	struct dirent *e;
+	DIR *dir;
+
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		const char *p = e->d_name + len;
+		char *end;
+		unsigned long n;
+
+		if (strncmp(e->d_name, name, len) != 0 || strncmp(p, ".~", 2) != 0 ||
+		    p[2] < '1' || p[2] > '9')
+			continue;
+		n = strtoul(p + 2, &end, 10);
+		if (strcmp(end, "~") == 0 && n > max)
+			max = n;
+	}
+	closedir(dir);
+	return max;
+}
+
+/*
+ * -b: an existing DEST (not a directory) will be kept under its backup
+ * name, cp's: NAME + suffix, or NAME.~N~. As in cp, DEST itself is then
+ * replaced whole, never written through; and a backup that would be the
+ * source is refused.
+ */
+static int
+plan_backup(struct mapcp_job *job, struct dest *d, const struct stat *src)
+{
+	const struct mapcp_opts *o = job->opts;
+	char *b = job->report->backup;
+	size_t size = sizeof(job->report->backup);
+	unsigned long last = o->backup == MAPCP_BACKUP_SIMPLE
+				     ? 0
+				     : last_backup(d->dirfd, d->name);
+	struct stat st;
+	int n;
+
+	if (d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino &&
+	    !(o->flags & MAPCP_FORCE))
+		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
+	if (o->backup == MAPCP_BACKUP_NUMBERED ||
+	    (o->backup == MAPCP_BACKUP_EXISTING && last > 0))
+		n = snprintf(b, size, "%s.~%lu~", d->name, last + 1);
+	else
+		n = snprintf(b, size, "%s%s", d->name, o->backup_suffix);
+	if (n < 0 || (size_t)n >= size || n > NAME_MAX) {
+		*b = '\0';
+		return job_fail(job, MAPCP_STEP_BACKUP, ENAMETOOLONG);
+	}
+	if (o->backup != MAPCP_BACKUP_NUMBERED &&
+	    fstatat(d->dirfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == src->st_dev && st.st_ino == src->st_ino) {
+		*b = '\0';
+		return job_fail(job, MAPCP_STEP_BACKUP_IS_SRC, EINVAL);
+	}
+	job->report->backup_of_src =
+		d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino;
+	d->exists = d->in_way = true;
+	return 0;
+}
+
+/*
+ * Keep DEST under its backup name, just before the copy takes its place:
+ * a second name first (DEST never missing), or a rename where the
+ * filesystem has no hard links.
+ */
+static int
+make_backup(struct mapcp_job *job, const struct dest *d)
+{
+	const char *b = job->report->backup;
+
+	if (RETRY(linkat(d->dirfd, d->name, d->dirfd, b, 0)) == 0)
+		return 0;
+	if (errno == ENOENT) /* DEST is gone: nothing to keep */
+		return 0;
+	if (errno == EEXIST && RETRY(unlinkat(d->dirfd, b, 0)) == 0 &&
+	    RETRY(linkat(d->dirfd, d->name, d->dirfd, b, 0)) == 0)
+		return 0;
+	if (RETRY(renameat(d->dirfd, d->name, d->dirfd, b)) == 0)
+		return 0;
+	return job_fail(job, MAPCP_STEP_BACKUP, errno);
+}
+
 /* Look at DEST: follow a symlink, refuse a directory or the source itself. */
 static int
 check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
@@ -236,6 +332,8 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 						 : MAPCP_STEP_STAT_DST,
 				errno);
 	}
+	if (job->opts->backup != MAPCP_BACKUP_NONE && !S_ISDIR(d->st.st_mode))
+		return plan_backup(job, d, src);
 	/*
 	 * --remove-destination: what is there is removed, not written into
 	 * nor followed (a symlink, a FIFO, a file we may not write), as cp
@@ -525,6 +623,8 @@ commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
 	if (ret < 0)
 		return ret;
 	if (want_inode && (ret = note_inode(job)) < 0)
+		return ret;
+	if (job->report->backup[0] != '\0' && (ret = make_backup(job, d)) < 0)
 		return ret;
 	a->existed = d->exists;
 	ret = atomic_commit(a, flags & MAPCP_NO_CLOBBER, flags & MAPCP_FSYNC,

@@ -25,6 +25,7 @@ mapcp_opts_init(struct mapcp_opts *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->engine = "auto";
 	opts->window = MAPCP_DEFAULT_WINDOW;
+	opts->backup_suffix = "~";
 	opts->buffer = MAPCP_DEFAULT_BUFFER;
 	opts->queue_depth = MAPCP_DEFAULT_QUEUE_DEPTH;
 	opts->umask = umask(022);
@@ -217,6 +218,7 @@ static const struct {
 	[MAPCP_STEP_CYCLE] = { "cannot copy cyclic symbolic link ", false, "",
 			       false },
 	[MAPCP_STEP_REOPEN] = { "cannot return to directory ", true, "", true },
+	[MAPCP_STEP_BACKUP] = { "cannot backup ", true, "", true },
 };
 
 char *
@@ -241,6 +243,10 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 	else if (r->step == MAPCP_STEP_VERIFY)
 		snprintf(buf, size, "cannot read back %s to verify it: %s", d,
 			 e);
+	else if (r->step == MAPCP_STEP_BACKUP_IS_SRC)
+		snprintf(buf, size,
+			 "backing up %s might destroy source;  %s not copied", d,
+			 s);
 	else if (r->step == MAPCP_STEP_NOT_ATOMIC)
 		snprintf(buf, size, "cannot replace %s atomically: %s (--atomic)",
 			 d, r->inplace_why ? r->inplace_why : e);

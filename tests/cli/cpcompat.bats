@@ -60,3 +60,44 @@ state() {
 	[ "$status" -eq 1 ]
 	[ "$output" = "mapcp: 'm/a' and 'm/./a' are the same file" ]
 }
+
+@test "-b, --backup=CONTROL, -S: the backups GNU cp makes, and what -v says" {
+	twins 'echo new >a; echo old >b; echo x >c; echo y >c.~1~; echo t >tg;
+		ln -s tg l; echo F >F'
+	for args in "-b a b" "--backup=numbered a b" "--backup=t a b" \
+		"--backup=existing a c" "--backup=simple -S .orig a b" \
+		"--backup=none a b" "-S _s a c" "--backup=nil a l" \
+		"--force --backup=simple --suffix=.b F F"; do
+		# shellcheck disable=SC2086
+		(cd c && cp -v $args >>out 2>&1) || true
+		# shellcheck disable=SC2086
+		(cd m && "$MAPCP" -v $args >>out 2>&1) || true
+	done
+	sed -i 's/^cp:/X:/' c/out
+	sed -i 's/^mapcp:/X:/' m/out
+	diff c/out m/out
+	[ "$(state c)" = "$(state m)" ]
+	[ "$(cat m/tg)" = t ] # a symlink DEST is backed up, not written through
+	# VERSION_CONTROL and SIMPLE_BACKUP_SUFFIX, as in cp
+	(cd c && VERSION_CONTROL=numbered cp -b a b && SIMPLE_BACKUP_SUFFIX=.s cp --backup=simple a b)
+	(cd m && VERSION_CONTROL=numbered "$MAPCP" -b a b && SIMPLE_BACKUP_SUFFIX=.s "$MAPCP" --backup=simple a b)
+	[ "$(state c)" = "$(state m)" ]
+}
+
+@test "backups: a backup that would be the source, -n, bad CONTROL" {
+	echo A >a~
+	: >a
+	run "$MAPCP" --b=simple a~ a
+	[ "$status" -eq 1 ]
+	[ "$output" = "mapcp: backing up 'a' might destroy source;  'a~' not copied" ]
+	[ "$(cat a~)" = A ]
+	run "$MAPCP" -bn a~ b
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "mapcp: options --backup and --no-clobber are mutually exclusive" ]
+	run "$MAPCP" --backup=bogus a~ b
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "mapcp: invalid argument 'bogus' for 'backup type'" ]
+	run "$MAPCP" --backup=n a~ b
+	[ "${lines[0]}" = "mapcp: ambiguous argument 'n' for 'backup type'" ]
+	[ ! -e b ]
+}

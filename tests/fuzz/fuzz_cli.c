@@ -44,7 +44,7 @@ static void __attribute__((noreturn)) fuzz_exit(int status)
 
 #define MAX_ARGS 32
 /* parse_options()'s short options: keep in step with cli/mapcp.c. */
-#define SHORT_OPTIONS "ade:fHhij:LnPpRrt:Tuv"
+#define SHORT_OPTIONS "abde:fHhij:LnPpRrS:t:Tuv"
 #define TRY_HELP      "Try 'mapcp --help' for more information.\n"
 #define RUNS_ON       (-2) /* status: parse_options() returned */
 
@@ -249,6 +249,10 @@ model_option(struct cli *m, int c, const char *arg)
 	case 'v':
 		m->verbose = true;
 		return 0;
+	case 'b':
+	case 'S':
+	case OPT_BACKUP: /* cp's argmatch and the environment: not modelled */
+		return -1;
 	case OPT_BUFFER:
 	case OPT_WINDOW:
 		if (mapcp_parse_size(arg, &v) < 0)
@@ -343,6 +347,7 @@ model(struct cli *m, int argc, char **argv)
 	memcpy(copy, argv, sizeof(*copy) * (size_t)(argc + 1));
 	optind = 0;
 	opterr = 0;
+	expand_cp_abbreviations(argc, copy); /* as cp reads them */
 	while ((c = getopt_long(argc, copy, SHORT_OPTIONS, long_options,
 				NULL)) != -1) {
 		int r = model_option(m, c, optarg);
