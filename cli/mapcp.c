@@ -836,7 +836,10 @@ seen_before(struct cli *cli, struct given *g, int i, unsigned long *failures)
 
 		if (g[j].dst == NULL || strcmp(g[j].dst, me->dst) != 0)
 			continue;
+		/* with backups, cp copies it again: as a later SOURCE */
 		if (me->src_ok && g[j].src_ok &&
+		    (cli->opts.backup == MAPCP_BACKUP_NONE ||
+		     S_ISDIR(me->src.st_mode)) &&
 		    same_inode(&me->src, &g[j].src) &&
 		    same_inode(&me->parent, &g[j].parent) &&
 		    strncmp(me->base, g[j].base, len) == 0 &&
@@ -854,6 +857,10 @@ seen_before(struct cli *cli, struct given *g, int i, unsigned long *failures)
 		if (!g[j].made || !me->pre_ok || !me->src_ok ||
 		    !same_inode(&g[j].post, &me->pre) ||
 		    S_ISDIR(me->pre.st_mode) || S_ISDIR(me->src.st_mode))
+			continue;
+		/* numbered backups keep every copy: cp lets it be replaced */
+		if (cli->opts.backup == MAPCP_BACKUP_NUMBERED &&
+		    !S_ISLNK(me->pre.st_mode))
 			continue;
 		/* -n and -u keep DEST first, quietly, as in cp */
 		if ((cli->opts.flags & MAPCP_NO_CLOBBER) ||

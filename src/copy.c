@@ -248,30 +248,41 @@ last_backup(int dirfd, const char *name)
  * replaced whole, never written through; and a backup that would be the
  * source is refused.
  */
+int
+backup_name(const struct mapcp_opts *o, int dirfd, const char *name, char *b,
+	    size_t size)
+{
+	unsigned long last = o->backup == MAPCP_BACKUP_SIMPLE
+				     ? 0
+				     : last_backup(dirfd, name);
+	int n;
+
+	if (o->backup == MAPCP_BACKUP_NUMBERED ||
+	    (o->backup == MAPCP_BACKUP_EXISTING && last > 0))
+		n = snprintf(b, size, "%s.~%lu~", name, last + 1);
+	else
+		n = snprintf(b, size, "%s%s", name, o->backup_suffix);
+	if (n < 0 || (size_t)n >= size || n > NAME_MAX) {
+		*b = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 static int
 plan_backup(struct mapcp_job *job, struct dest *d, const struct stat *src)
 {
 	const struct mapcp_opts *o = job->opts;
 	char *b = job->report->backup;
-	size_t size = sizeof(job->report->backup);
-	unsigned long last = o->backup == MAPCP_BACKUP_SIMPLE
-				     ? 0
-				     : last_backup(d->dirfd, d->name);
 	struct stat st;
-	int n;
+	int ret;
 
 	if (d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino &&
 	    !(o->flags & MAPCP_FORCE))
 		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
-	if (o->backup == MAPCP_BACKUP_NUMBERED ||
-	    (o->backup == MAPCP_BACKUP_EXISTING && last > 0))
-		n = snprintf(b, size, "%s.~%lu~", d->name, last + 1);
-	else
-		n = snprintf(b, size, "%s%s", d->name, o->backup_suffix);
-	if (n < 0 || (size_t)n >= size || n > NAME_MAX) {
-		*b = '\0';
-		return job_fail(job, MAPCP_STEP_BACKUP, ENAMETOOLONG);
-	}
+	ret = backup_name(o, d->dirfd, d->name, b, sizeof(job->report->backup));
+	if (ret < 0)
+		return job_fail(job, MAPCP_STEP_BACKUP, -ret);
 	if (o->backup != MAPCP_BACKUP_NUMBERED &&
 	    fstatat(d->dirfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    st.st_dev == src->st_dev && st.st_ino == src->st_ino) {
@@ -284,26 +295,27 @@ plan_backup(struct mapcp_job *job, struct dest *d, const struct stat *src)
 	return 0;
 }
 
-/*
- * Keep DEST under its backup name, just before the copy takes its place:
- * a second name first (DEST never missing), or a rename where the
- * filesystem has no hard links.
- */
-static int
-make_backup(struct mapcp_job *job, const struct dest *d)
+int
+backup_keep(int dirfd, const char *name, const char *b)
 {
-	const char *b = job->report->backup;
-
-	if (RETRY(linkat(d->dirfd, d->name, d->dirfd, b, 0)) == 0)
+	if (RETRY(linkat(dirfd, name, dirfd, b, 0)) == 0)
 		return 0;
 	if (errno == ENOENT) /* DEST is gone: nothing to keep */
 		return 0;
-	if (errno == EEXIST && RETRY(unlinkat(d->dirfd, b, 0)) == 0 &&
-	    RETRY(linkat(d->dirfd, d->name, d->dirfd, b, 0)) == 0)
+	if (errno == EEXIST && RETRY(unlinkat(dirfd, b, 0)) == 0 &&
+	    RETRY(linkat(dirfd, name, dirfd, b, 0)) == 0)
 		return 0;
-	if (RETRY(renameat(d->dirfd, d->name, d->dirfd, b)) == 0)
+	if (RETRY(renameat(dirfd, name, dirfd, b)) == 0)
 		return 0;
-	return job_fail(job, MAPCP_STEP_BACKUP, errno);
+	return -errno;
+}
+
+static int
+make_backup(struct mapcp_job *job, const struct dest *d)
+{
+	int ret = backup_keep(d->dirfd, d->name, job->report->backup);
+
+	return ret < 0 ? job_fail(job, MAPCP_STEP_BACKUP, -ret) : 0;
 }
 
 /* Look at DEST: follow a symlink, refuse a directory or the source itself. */

@@ -141,6 +141,16 @@ replace_entry(const struct mapcp_opts *o, const struct maker *m,
 		r->skipped = true;
 		return -EEXIST;
 	}
+	/* -b: what is there is kept under its backup name first */
+	if (o->backup != MAPCP_BACKUP_NONE && !S_ISDIR(old.st_mode)) {
+		int ret = backup_name(o, dst->dirfd, dst->name, r->backup,
+				      sizeof(r->backup));
+
+		if (ret == 0)
+			ret = backup_keep(dst->dirfd, dst->name, r->backup);
+		if (ret < 0)
+			return ret;
+	}
 	return make_beside(m, dst);
 }
 
@@ -218,7 +228,9 @@ make_other(const struct mapcp_opts *o, uid_t euid, const struct place *src,
 	} else {
 		m.make = make_node;
 	}
-	if (!(o->flags & MAPCP_NO_CLOBBER) && same_entry(src, dst, st))
+	/* with -b nothing is lost: the entry in the way is kept aside */
+	if (!(o->flags & MAPCP_NO_CLOBBER) && o->backup == MAPCP_BACKUP_NONE &&
+	    same_entry(src, dst, st))
 		return report_fail(r, MAPCP_STEP_SAME_FILE, EINVAL);
 	fd = replace_entry(o, &m, dst, st, r);
 	if (fd < 0)

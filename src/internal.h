@@ -365,6 +365,16 @@ int meta_apply_node(struct mapcp_job *job, int fd, const struct stat *st);
 int verify_copy(struct mapcp_job *job, const struct stat *src);
 
 /*
+ * copy.c: -b's backups. backup_name() puts in b the name that name in
+ * dirfd is to be kept as (cp's: NAME + suffix, NAME.~N~); backup_keep()
+ * gives it that name, a second hard link where it can (so that name is
+ * never missing), else by rename. 0 or -errno.
+ */
+int backup_name(const struct mapcp_opts *o, int dirfd, const char *name,
+		char *b, size_t size);
+int backup_keep(int dirfd, const char *name, const char *b);
+
+/*
  * atomic.c: the xattr that marks a named temporary as mapcp's own, for
  * --clean-temps; never copied from a source (metadata.c).
  */

@@ -101,3 +101,20 @@ state() {
 	[ "${lines[0]}" = "mapcp: ambiguous argument 'n' for 'backup type'" ]
 	[ ! -e b ]
 }
+
+@test "backups with several SOURCEs and of symlinks, as cp makes them" {
+	twins 'mkdir a b d; echo a >a/f; echo b >b/f; touch x; echo r >reg;
+		ln -s "$PWD/reg" sl'
+	for args in "--backup=numbered a/f b/f d" "--backup a/f b/f d" \
+		"--backup=numbered x x d" "-bd sl reg"; do
+		# shellcheck disable=SC2086
+		(cd c && cp $args >>out 2>&1) || true
+		# shellcheck disable=SC2086
+		(cd m && "$MAPCP" $args >>out 2>&1) || true
+	done
+	sed -i 's/^cp:/X:/' c/out
+	sed -i 's/^mapcp:/X:/' m/out
+	diff c/out m/out
+	[ "$(state c/d)" = "$(state m/d)" ]
+	[ "$(state c | sed "s,$PWD/c,,")" = "$(state m | sed "s,$PWD/m,,")" ]
+}
