@@ -607,6 +607,8 @@ parse_options(struct cli *cli, int argc, char **argv)
 		engine_set |= c == 'e';
 		parse_option(cli, c, optarg);
 	}
+	if (getenv("POSIXLY_CORRECT") != NULL)
+		cli->opts.flags |= MAPCP_THROUGH_DANGLING;
 	if (cli->opts.backup != MAPCP_BACKUP_NONE) {
 		const char *env = getenv("SIMPLE_BACKUP_SUFFIX");
 
@@ -738,7 +740,8 @@ on_file(const struct mapcp_report *r, void *arg)
 		fputs("skipped ", stdout);
 		cli_put_name(stdout, r->dst);
 		putchar('\n');
-	} else if (cli->verbose && r->step == MAPCP_STEP_NONE) {
+	} else if (cli->verbose && r->step == MAPCP_STEP_NONE &&
+		   !r->existed) { /* cp -v: only the directories it makes */
 		cli_put_name(stdout, r->src);
 		fputs(" -> ", stdout);
 		/* cp -fbv F F says it copied F to its backup */

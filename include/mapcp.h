@@ -53,6 +53,8 @@ enum mapcp_flag {
 	MAPCP_ATOMIC = 1 << 9,
 	/* cp --remove-destination: DEST is replaced, never written through */
 	MAPCP_REMOVE_DEST = 1 << 10,
+	/* POSIXLY_CORRECT: a dangling symlink DEST makes its target */
+	MAPCP_THROUGH_DANGLING = 1 << 11,
 };
 
 /* What -p, --preserve keeps, with cp's meanings. */
@@ -238,6 +240,7 @@ struct mapcp_report {
 	const char *inplace_why; /* why DEST could only be written in place */
 	char backup[256];        /* the name a replaced DEST was kept as, or "" */
 	bool backup_of_src;      /* DEST was SOURCE itself (cp -fb F F) */
+	bool existed; /* a directory that was there already, not made */
 	const char *verified; /* --verify: what was found, or NULL */
 	enum mapcp_step step; /* the step that failed */
 	int err;              /* its positive errno */

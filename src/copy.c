@@ -375,6 +375,16 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 		snprintf(d->name, sizeof(d->name), "%s", dst->name);
 		return 0;
 	}
+	/*
+	 * POSIX (and cp under POSIXLY_CORRECT): the copy makes a dangling
+	 * symlink's target, if d reached it (its directory exists).
+	 */
+	if (ret == -ENOENT && (job->opts->flags & MAPCP_THROUGH_DANGLING) &&
+	    fstatat(d->dirfd, d->name, &d->st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT) {
+		memset(&d->st, 0, sizeof(d->st));
+		return 0;
+	}
 	if (ret < 0)
 		return job_fail(job,
 				ret == -ENOENT ? MAPCP_STEP_DANGLING

@@ -660,6 +660,7 @@ enter_subdir(struct tree *t, struct dir *d, const char *name,
 	ret = sub && walk_into(t, d, name, &sub->rel_len) == 0
 		      ? enter(t, sub, d->fd, name, name, &r)
 		      : report_fail(&r, MAPCP_STEP_MKDIR, ENOMEM);
+	r.existed = ret == 0 && !sub->made;
 	emit_dir(t, d, name, ret, &r);
 	if (ret < 0) {
 		if (sub != NULL)
@@ -908,6 +909,7 @@ enter_top(struct tree *t, const struct place *dst)
 	if (ret == 0 &&
 	    session_top(t->s, dst->path, t->root->fd[DST], &t->top) < 0)
 		ret = report_fail(&r, MAPCP_STEP_MKDIR, ENOMEM);
+	r.existed = ret == 0 && !t->root->made;
 	emit_dir(t, NULL, NULL, ret, &r);
 	return ret;
 }

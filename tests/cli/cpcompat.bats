@@ -118,3 +118,24 @@ state() {
 	[ "$(state c/d)" = "$(state m/d)" ]
 	[ "$(state c | sed "s,$PWD/c,,")" = "$(state m | sed "s,$PWD/m,,")" ]
 }
+
+@test "-v names the directories it makes, not those already there, as cp -v" {
+	twins 'mkdir -p s/d t/d x y; echo f >s/d/f'
+	(cd c && cp -rv s/d t/ >out && cd y && cp -v -ab ../x/. . >>../out)
+	(cd m && "$MAPCP" -rv s/d t/ >out && cd y && "$MAPCP" -v -ab ../x/. . >>../out)
+	diff c/out m/out
+	[ "$(cat m/out)" = "'s/d/f' -> 't/d/f'" ]
+}
+
+@test "POSIXLY_CORRECT: a dangling symlink DEST is written through, as cp does then" {
+	ln -s no-such dangle
+	echo hi >f
+	run "$MAPCP" f dangle
+	[ "$status" -eq 1 ]
+	[ "$output" = "mapcp: not writing through dangling symlink 'dangle'" ]
+	[ ! -e no-such ]
+	POSIXLY_CORRECT=1 run "$MAPCP" f dangle
+	[ "$status" -eq 0 ]
+	[ "$(cat no-such)" = hi ]
+	[ -L dangle ]
+}
