@@ -132,7 +132,7 @@ spelt_out(const char *arg, const char *name, size_t len)
 			return sp->to;
 	sp = xmalloc(sizeof(*sp));
 	sp->from = xmalloc(strlen(arg) + 1);
-	strcpy(sp->from, arg);
+	memcpy(sp->from, arg, strlen(arg) + 1);
 	sp->to = xmalloc(2 + strlen(name) + strlen(arg + 2 + len) + 1);
 	sprintf(sp->to, "--%s%s", name, arg + 2 + len);
 	sp->next = all;

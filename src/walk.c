@@ -660,7 +660,7 @@ enter_subdir(struct tree *t, struct dir *d, const char *name,
 	ret = sub && walk_into(t, d, name, &sub->rel_len) == 0
 		      ? enter(t, sub, d->fd, name, name, &r)
 		      : report_fail(&r, MAPCP_STEP_MKDIR, ENOMEM);
-	r.existed = ret == 0 && !sub->made;
+	r.existed = ret == 0 && sub != NULL && !sub->made;
 	emit_dir(t, d, name, ret, &r);
 	if (ret < 0) {
 		if (sub != NULL)
