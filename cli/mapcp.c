@@ -146,11 +146,14 @@ expand_cp_abbreviations(int argc, char **argv)
 {
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		const char *arg = argv[i], *match = NULL;
-		size_t len = strcspn(arg + 2, "=");
 		bool exact = false;
+		size_t len;
 		int n = 0;
 
-		if (strncmp(arg, "--", 2) != 0 || len == 0)
+		if (strncmp(arg, "--", 2) != 0)
+			continue;
+		len = strcspn(arg + 2, "=");
+		if (len == 0)
 			continue;
 		for (int j = 0; long_options[j].name != NULL; j++)
 			exact |= strlen(long_options[j].name) == len &&
@@ -392,10 +395,11 @@ backup_control(const struct cli *cli, const char *arg, const char *option)
 			found = i;
 			break;
 		}
-		if (strncmp(arg, types[i].name, strlen(arg)) == 0)
-			found = found == -1 || types[found].type == types[i].type
-					? i
-					: -2; /* ambiguous */
+		if (strncmp(arg, types[i].name, strlen(arg)) != 0 || found == -2)
+			continue;
+		found = found == -1 || types[found].type == types[i].type
+				? i
+				: -2; /* ambiguous */
 	}
 	if (found >= 0)
 		return types[found].type;
@@ -592,6 +596,7 @@ parse_options(struct cli *cli, int argc, char **argv)
 				long_options, NULL)) != -1) {
 		if (c == 'h') {
 			usage(cli->prog);
+			cli_flush_stdout();
 			exit(0);
 		}
 		if (c == OPT_VERSION) {
@@ -1099,7 +1104,8 @@ static const char *prog_name = "mapcp"; /* cli.prog, for that report */
 void
 cli_flush_stdout(void)
 {
-	if (fflush(stdout) != 0 && stdout_err == 0)
+	/* a write that failed inside printf() left its errno, not its data */
+	if ((ferror(stdout) || fflush(stdout) != 0) && stdout_err == 0)
 		stdout_err = errno ? errno : EIO;
 	clearerr(stdout); /* so a later error is seen, not this one's flag */
 }
@@ -1113,13 +1119,14 @@ cli_flush_stdout(void)
 static void
 close_std_streams(void)
 {
-	bool pending = __fpending(stdout) > 0;
+	bool pending = __fpending(stdout) > 0, failed = ferror(stdout);
 
-	if (ferror(stdout) && stdout_err == 0)
-		stdout_err = EIO;
+	/* fclose() writes what is left and says why it cannot */
 	if (fclose(stdout) != 0 && stdout_err == 0 &&
-	    (pending || errno != EBADF))
+	    (failed || pending || errno != EBADF))
 		stdout_err = errno;
+	if (failed && stdout_err == 0)
+		stdout_err = EIO;
 	if (stdout_err != 0) {
 		fprintf(stderr, "%s: write error: %s\n", prog_name,
 			strerror(stdout_err));
