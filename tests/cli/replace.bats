@@ -6,6 +6,13 @@
 
 load helpers
 
+# A bind mount made by a case goes, whatever the case's outcome.
+teardown() {
+	cd /
+	mountpoint -q "$T/inner" && umount "$T/inner"
+	rm -rf "$T"
+}
+
 # need_root: skip, saying why, unless running as root.
 need_root() {
 	[ "$(id -u)" -eq 0 ] || skip "not root: cannot make other users' files"
