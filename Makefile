@@ -112,7 +112,8 @@ FUZZ_OBJS = $(filter-out $(O)/cli/mapcp.o $(O)/bench/main.o,\
 LIB = $(O)/libmapcp.a
 
 .PHONY: all check-coreutils check-faults clean demo deps fault-tools format \
-	fuzz install large-file lint test test-file uninstall unit-tests
+	fuzz install install-cp-link large-file lint test test-file uninstall \
+	unit-tests
 
 all: $(B)/mapcp $(B)/mmap_cp $(B)/mapcp-bench
 
@@ -221,7 +222,7 @@ check-faults: | deps
 # GNU coreutils 9.1's cp tests, with GNU cp and then with mapcp as cp
 # (scripts/check-coreutils.sh); deliberate differences are listed in
 # tests/coreutils/differences. Needs root; caches in CU_CACHE.
-check-coreutils: $(B)/mapcp
+check-coreutils: $(B)/mapcp | deps
 	scripts/check-coreutils.sh $(B)/mapcp
 
 # Each fuzz target under libFuzzer for FUZZ_SECONDS, clang, in build/fuzz/.
@@ -265,6 +266,18 @@ install: all
 	install -m 644 completion/mapcp.bash $(DESTDIR)$(COMPLETIONDIR)/mapcp
 	ln -sf mapcp $(DESTDIR)$(COMPLETIONDIR)/mmap_cp
 	ln -sf mapcp $(DESTDIR)$(COMPLETIONDIR)/mapcp-bench
+	@echo "mapcp: installed. To use it in cp's place (never done by default):"
+	@echo "  make install-cp-link CPLINK=\$$HOME/bin/cp   (a link named cp, first in PATH)"
+
+# mapcp as cp for whoever puts CPLINK's directory first in PATH: a link
+# named cp (messages then read "cp: ..."). Only where asked, never
+# /usr/bin/cp's place, never by install.
+install-cp-link:
+	@test -n "$(CPLINK)" || { echo "usage: make install-cp-link CPLINK=DIR/cp" >&2; exit 1; }
+	@test "$$(basename "$(CPLINK)")" = cp || { echo "CPLINK must end in /cp" >&2; exit 1; }
+	@case "$(CPLINK)" in /bin/cp | /usr/bin/cp) echo "refusing to replace $(CPLINK)" >&2; exit 1 ;; esac
+	install -d "$$(dirname "$(CPLINK)")"
+	ln -sf $(BINDIR)/mapcp "$(CPLINK)"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mapcp $(DESTDIR)$(BINDIR)/mmap_cp \

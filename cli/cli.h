@@ -15,9 +15,13 @@ struct cli {
 	const char *prog; /* "mapcp" or "mmap_cp", for messages */
 	struct mapcp_opts opts;
 	const char *target_dir; /* -t */
-	bool no_target_dir;	/* -T */
-	bool parents;		/* --parents */
-	bool clean_temps;	/* --clean-temps: operands are directories */
+	bool no_target_dir;     /* -T */
+	bool parents;           /* --parents */
+	bool clean_temps;       /* --clean-temps: operands are directories */
+	bool hard_link, symbolic_link; /* -l, -s: given (to refuse both) */
+	bool no_clobber_n;     /* -n given: --update=... does not undo it */
+	bool strip_slashes;    /* --strip-trailing-slashes */
+	bool context_required; /* --preserve=context named it */
 	bool verbose;
 	bool debug;
 	bool show_maps;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdint.h>
@@ -24,9 +25,11 @@
 
 enum {
 	OPT_ATOMIC = 256,
+	OPT_ATTRIBUTES_ONLY,
 	OPT_BACKUP,
 	OPT_BUFFER,
 	OPT_CLEAN_TEMPS,
+	OPT_COPY_CONTENTS,
 	OPT_DEBUG,
 	OPT_FSYNC,
 	OPT_INPLACE,
@@ -41,6 +44,8 @@ enum {
 	OPT_REMOVE_DEST,
 	OPT_SHOW_MAPS,
 	OPT_SPARSE,
+	OPT_STRIP_SLASHES,
+	OPT_UPDATE,
 	OPT_VERIFY,
 	OPT_VERSION,
 	OPT_WINDOW,
@@ -49,9 +54,12 @@ enum {
 static const struct option long_options[] = {
 	{ "archive", no_argument, NULL, 'a' },
 	{ "atomic", no_argument, NULL, OPT_ATOMIC },
+	{ "attributes-only", no_argument, NULL, OPT_ATTRIBUTES_ONLY },
 	{ "backup", optional_argument, NULL, OPT_BACKUP },
 	{ "buffer", required_argument, NULL, OPT_BUFFER },
 	{ "clean-temps", no_argument, NULL, OPT_CLEAN_TEMPS },
+	{ "context", optional_argument, NULL, 'Z' },
+	{ "copy-contents", no_argument, NULL, OPT_COPY_CONTENTS },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "dereference", no_argument, NULL, 'L' },
 	{ "engine", required_argument, NULL, 'e' },
@@ -62,10 +70,12 @@ static const struct option long_options[] = {
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "keep-directory-symlink", no_argument, NULL, OPT_KEEP_DIR_SYMLINK },
+	{ "link", no_argument, NULL, 'l' },
 	{ "no-clobber", no_argument, NULL, 'n' },
 	{ "no-dereference", no_argument, NULL, 'P' },
 	{ "no-preserve", required_argument, NULL, OPT_NO_PRESERVE },
 	{ "no-target-directory", no_argument, NULL, 'T' },
+	{ "one-file-system", no_argument, NULL, 'x' },
 	{ "parents", no_argument, NULL, OPT_PARENTS },
 	{ "pause", no_argument, NULL, OPT_PAUSE },
 	{ "preserve", optional_argument, NULL, OPT_PRESERVE },
@@ -76,9 +86,11 @@ static const struct option long_options[] = {
 	{ "remove-destination", no_argument, NULL, OPT_REMOVE_DEST },
 	{ "show-maps", no_argument, NULL, OPT_SHOW_MAPS },
 	{ "sparse", required_argument, NULL, OPT_SPARSE },
+	{ "strip-trailing-slashes", no_argument, NULL, OPT_STRIP_SLASHES },
 	{ "suffix", required_argument, NULL, 'S' },
+	{ "symbolic-link", no_argument, NULL, 's' },
 	{ "target-directory", required_argument, NULL, 't' },
-	{ "update", no_argument, NULL, 'u' },
+	{ "update", optional_argument, NULL, OPT_UPDATE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -104,15 +116,37 @@ xmalloc(size_t n)
  * prefix: --pr is --preserve (not also --progress), --b is cp's --backup
  * (not mapcp's --buffer). Scripts written for cp keep working.
  */
-static const char *const cp_long[] = {
-	"archive", "attributes-only", "backup", "context", "copy-contents",
-	"debug", "dereference", "force", "help", "interactive",
-	"keep-directory-symlink", "link", "no-clobber", "no-dereference",
-	"no-preserve", "no-target-directory", "one-file-system", "parents",
-	"preserve", "recursive", "reflink", "remove-destination", "sparse",
-	"strip-trailing-slashes", "suffix", "symbolic-link", "target-directory",
-	"update", "verbose", "version", NULL
-};
+static const char *const cp_long[] = { "archive",
+				       "attributes-only",
+				       "backup",
+				       "context",
+				       "copy-contents",
+				       "debug",
+				       "dereference",
+				       "force",
+				       "help",
+				       "interactive",
+				       "keep-directory-symlink",
+				       "link",
+				       "no-clobber",
+				       "no-dereference",
+				       "no-preserve",
+				       "no-target-directory",
+				       "one-file-system",
+				       "parents",
+				       "preserve",
+				       "recursive",
+				       "reflink",
+				       "remove-destination",
+				       "sparse",
+				       "strip-trailing-slashes",
+				       "suffix",
+				       "symbolic-link",
+				       "target-directory",
+				       "update",
+				       "verbose",
+				       "version",
+				       NULL };
 
 /*
  * "--NAME" + what follows the abbreviation arg's first len + 2 bytes,
@@ -124,7 +158,7 @@ spelt_out(const char *arg, const char *name, size_t len)
 	static struct spelt {
 		struct spelt *next;
 		char *from, *to;
-	} *all;
+	} * all;
 	struct spelt *sp;
 
 	for (sp = all; sp != NULL; sp = sp->next)
@@ -140,7 +174,8 @@ spelt_out(const char *arg, const char *name, size_t len)
 	return sp->to;
 }
 
-/* Spell out the abbreviations of cp's long options in argv, as cp reads them. */
+/* Spell out the abbreviations of cp's long options in argv, as cp reads them.
+ */
 static void
 expand_cp_abbreviations(int argc, char **argv)
 {
@@ -182,9 +217,12 @@ usage(const char *prog)
 	       "atomically: it is either untouched or holds the whole copy.\n"
 	       "\n"
 	       "  -a, --archive          same as -dR --preserve=all\n"
+	       "      --attributes-only  copy no data: a new DEST is empty, an\n"
+	       "                         existing one keeps its own; only attributes\n"
 	       "      --backup[=CONTROL] keep each DEST replaced: none (off), simple\n"
 	       "                         (never), numbered (t), existing (nil; default)\n"
 	       "  -b                     like --backup, CONTROL from VERSION_CONTROL\n"
+	       "      --copy-contents    with -r, read FIFOs and devices as files\n"
 	       "  -d                     same as -P --preserve=links\n"
 	       "  -e, --engine=LIST      auto (default), or an engine, or a comma list\n"
 	       "                         tried in order; engines:",
@@ -207,19 +245,32 @@ usage(const char *prog)
 	       "                         at least 8, with --verify or --fsync)\n"
 	       "      --keep-directory-symlink  write through a symlink to a\n"
 	       "                         directory where DEST's tree has one\n"
+	       "  -l, --link             make hard links to SOURCEs, not copies\n"
 	       "  -L, --dereference      follow every symlink in SOURCE\n"
 	       "  -n, --no-clobber       do not replace an existing DEST\n"
 	       "  -P, --no-dereference   copy symlinks as symlinks (default with -r)\n"
 	       "  -p                     same as --preserve=mode,ownership,timestamps\n"
-	       "      --preserve[=LIST]  keep mode, ownership, timestamps, links, xattr,\n"
-	       "                         all (default: mode,ownership,timestamps)\n"
-	       "      --no-preserve=LIST do not keep these\n"
+	       "      --preserve[=LIST]  keep mode (and ACLs), ownership, timestamps,\n"
+	       "                         links, context, xattr, all (default:\n"
+	       "                         mode,ownership,timestamps)\n"
+	       "      --no-preserve=LIST do not keep these (mode: new files get\n"
+	       "                         the default modes)\n"
 	       "      --parents          copy SOURCE's path below DIRECTORY\n"
 	       "  -r, -R, --recursive    copy directories and all in them\n"
+	       "  -s, --symbolic-link    make symbolic links to SOURCEs, not copies\n"
+	       "      --strip-trailing-slashes  remove trailing slashes from SOURCEs\n"
+	       "                         copied into a DIRECTORY\n"
 	       "  -t, --target-directory=DIRECTORY  copy all SOURCEs into DIRECTORY\n"
 	       "  -T, --no-target-directory  treat DEST as a file, even a directory\n"
-	       "  -u, --update           copy only when SOURCE is newer than DEST\n"
+	       "  -u                     copy only when SOURCE is newer than DEST\n"
+	       "      --update[=WHICH]   which DESTs to replace: all, none (as -n),\n"
+	       "                         none-fail (keep, and fail), older (as -u,\n"
+	       "                         the default WHICH)\n"
 	       "  -v, --verbose          say what is being copied\n"
+	       "  -x, --one-file-system  in a tree, make but do not enter directories\n"
+	       "                         on other filesystems\n"
+	       "  -Z, --context[=CTX]    SELinux labels: ignored where SELinux is off,\n"
+	       "                         as cp does; not supported where it is on\n"
 	       "  -S, --suffix=SUFFIX    simple backups' suffix (default ~, or\n"
 	       "                         SIMPLE_BACKUP_SUFFIX)\n"
 	       "      --sparse=WHEN      auto: keep holes; always: also make holes of\n"
@@ -297,22 +348,71 @@ size_arg(const struct cli *cli, const char *what, const char *arg)
 	return v;
 }
 
-/* The index of arg in words (NULL-terminated), or a usage error. */
-static int
-word_arg(const struct cli *cli, const char *option, const char *const *words,
-	 const char *arg)
+/*
+ * The quotes of argmatch's messages, as gnulib's quote() makes them
+ * untranslated: curved in a UTF-8 locale, else ASCII.
+ */
+static const char *lq = "'", *rq = "'";
+
+static void
+set_quotes(void)
 {
-	arg = arg != NULL ? arg : "";
-	for (int i = 0; words[i] != NULL; i++)
-		if (strcmp(words[i], arg) == 0)
-			return i;
-	fprintf(stderr, "%s: invalid argument ", cli->prog);
-	cli_put_name(stderr, arg);
-	fprintf(stderr,
-		" for '--%s'\n"
-		"Valid arguments are: 'auto', 'always', 'never'\n"
-		"Try '%s --help' for more information.\n",
-		option, cli->prog);
+	if (strcmp(nl_langinfo(CODESET), "UTF-8") == 0)
+		lq = "\u2018", rq = "\u2019";
+}
+
+/* arg in those quotes, or as cp_put_name() puts it if it has controls. */
+static void
+put_quoted(const char *arg)
+{
+	for (const char *p = arg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			cli_put_name(stderr, arg);
+			return;
+		}
+	fprintf(stderr, "%s%s%s", lq, arg, rq);
+}
+
+/* A word an option takes, and what it stands for. */
+struct word {
+	const char *name;
+	int value;
+};
+
+/*
+ * cp's argmatch: arg is one of words[] or an abbreviation that stands for
+ * only one value. Otherwise the message cp gives, listing the words
+ * (synonyms on one line), and exit 1.
+ */
+static int
+argmatch(const struct cli *cli, const char *what, const char *arg,
+	 const struct word *words, size_t n)
+{
+	int found = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(arg, words[i].name) == 0)
+			return words[i].value;
+		if (strncmp(arg, words[i].name, strlen(arg)) != 0 ||
+		    found == -2)
+			continue;
+		found = found == -1 || words[found].value == words[i].value
+				? (int)i
+				: -2; /* ambiguous */
+	}
+	if (found >= 0)
+		return words[found].value;
+	fprintf(stderr, "%s: %s argument ", cli->prog,
+		found == -2 ? "ambiguous" : "invalid");
+	put_quoted(arg);
+	fprintf(stderr, " for %s%s%s\nValid arguments are:", lq, what, rq);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%s%s%s%s",
+			i > 0 && words[i].value == words[i - 1].value
+				? ", "
+				: "\n  - ",
+			lq, words[i].name, rq);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", cli->prog);
 	exit(1);
 }
 
@@ -330,16 +430,61 @@ count_arg(const struct cli *cli, const char *what, const char *arg,
 }
 
 static unsigned int
-preserve_arg(const struct cli *cli, const char *arg)
+preserve_arg(const struct cli *cli, const char *what, const char *arg)
 {
 	unsigned int bits;
 
 	if (arg == NULL)
 		return MAPCP_PRESERVE_MODE | MAPCP_PRESERVE_OWNERSHIP |
 		       MAPCP_PRESERVE_TIMESTAMPS;
-	if (mapcp_parse_preserve(arg, &bits) < 0)
-		usage_error(cli, "invalid attribute list '%s'", arg);
+	if (*arg != '\0' && mapcp_parse_preserve(arg, &bits) == 0)
+		return bits;
+	/* cp's argmatch message, for the first word it does not know */
+	for (const char *p = arg;; p++) {
+		size_t n = strcspn(p, ",");
+		char *word = strndup(p, n);
+		struct word names[16];
+		size_t k = 0;
+
+		if (word == NULL) {
+			perror(cli->prog);
+			exit(1);
+		}
+		if (*word == '\0' || mapcp_parse_preserve(word, &bits) < 0) {
+			for (; k < 16 && mapcp_preserve_name(k) != NULL; k++)
+				names[k] =
+					(struct word){ mapcp_preserve_name(k),
+						       (int)k };
+			/* "" abbreviates every name: ambiguous, as in cp */
+			argmatch(cli, what, word, names, k);
+		}
+		free(word);
+		p += n;
+		if (*p == '\0')
+			break;
+	}
 	return bits;
+}
+
+/* Does the list name context itself (not through all)? */
+static bool
+names_context(const char *list)
+{
+	for (const char *p = list; *p != '\0'; p += *p == ',') {
+		size_t n = strcspn(p, ",");
+		char word[16];
+		unsigned int bits;
+
+		if (n < sizeof(word)) {
+			memcpy(word, p, n);
+			word[n] = '\0';
+			if (mapcp_parse_preserve(word, &bits) == 0 &&
+			    bits == MAPCP_PRESERVE_CONTEXT)
+				return true;
+		}
+		p += n;
+	}
+	return false;
 }
 
 /* -i's question, on stderr; the answer is a line on stdin. */
@@ -348,13 +493,41 @@ ask(const char *dst, void *arg)
 {
 	struct cli *cli = arg;
 	char line[64];
+	struct stat st;
 	bool yes;
 
 	pthread_mutex_lock(&cli->out);
 	cli_clear_line(cli);
-	fprintf(stderr, "%s: overwrite ", cli->prog);
-	cli_put_name(stderr, dst);
-	fputs("? ", stderr);
+	fprintf(stderr, "%s: ", cli->prog);
+	/* cp's words for a DEST we may not write (a symlink always may) */
+	if (lstat(dst, &st) == 0 && !S_ISLNK(st.st_mode) &&
+	    faccessat(AT_FDCWD, dst, W_OK, AT_EACCESS) < 0) {
+		char perms[10];
+
+		for (int i = 0; i < 9; i++)
+			perms[i] =
+				st.st_mode & (0400 >> i) ? "rwxrwxrwx"[i] : '-';
+		if (st.st_mode & S_ISUID)
+			perms[2] = st.st_mode & S_IXUSR ? 's' : 'S';
+		if (st.st_mode & S_ISGID)
+			perms[5] = st.st_mode & S_IXGRP ? 's' : 'S';
+		if (st.st_mode & S_ISVTX)
+			perms[8] = st.st_mode & S_IXOTH ? 't' : 'T';
+		fputs(cli->opts.flags & (MAPCP_FORCE | MAPCP_REMOVE_DEST)
+			      ? "replace "
+			      : "unwritable ",
+		      stderr);
+		cli_put_name(stderr, dst);
+		fprintf(stderr,
+			cli->opts.flags & (MAPCP_FORCE | MAPCP_REMOVE_DEST)
+				? ", overriding mode %04o (%.9s)? "
+				: " (mode %04o, %.9s); try anyway? ",
+			(unsigned int)(st.st_mode & 07777), perms);
+	} else {
+		fputs("overwrite ", stderr);
+		cli_put_name(stderr, dst);
+		fputs("? ", stderr);
+	}
 	fflush(stderr);
 	yes = fgets(line, sizeof(line), stdin) != NULL &&
 	      (line[0] == 'y' || line[0] == 'Y');
@@ -367,12 +540,9 @@ ask(const char *dst, void *arg)
  * their unambiguous abbreviations; "existing" when neither says.
  */
 static enum mapcp_backup
-backup_control(const struct cli *cli, const char *arg, const char *option)
+backup_control(const struct cli *cli, const char *arg)
 {
-	static const struct {
-		const char *name;
-		enum mapcp_backup type;
-	} types[] = {
+	static const struct word types[] = {
 		{ "none", MAPCP_BACKUP_NONE },
 		{ "off", MAPCP_BACKUP_NONE },
 		{ "simple", MAPCP_BACKUP_SIMPLE },
@@ -383,62 +553,110 @@ backup_control(const struct cli *cli, const char *arg, const char *option)
 		{ "t", MAPCP_BACKUP_NUMBERED },
 	};
 	const char *what = arg != NULL ? "backup type" : "$VERSION_CONTROL";
-	int found = -1;
 
-	(void)option;
 	if (arg == NULL)
 		arg = getenv("VERSION_CONTROL");
 	if (arg == NULL || *arg == '\0')
 		return MAPCP_BACKUP_EXISTING;
-	for (int i = 0; i < 8; i++) {
-		if (strcmp(arg, types[i].name) == 0) {
-			found = i;
-			break;
-		}
-		if (strncmp(arg, types[i].name, strlen(arg)) != 0 || found == -2)
-			continue;
-		found = found == -1 || types[found].type == types[i].type
-				? i
-				: -2; /* ambiguous */
+	return (enum mapcp_backup)argmatch(cli, what, arg, types,
+					   sizeof(types) / sizeof(types[0]));
+}
+
+/*
+ * --update[=WHICH], from coreutils 9.5: all (every DEST replaced: no -u),
+ * none (-n), none-fail (kept, and an error), older (-u). As in cp it
+ * clears -i, and a -n given before it wins.
+ */
+static void
+update_arg(struct cli *cli, const char *arg)
+{
+	enum { ALL, NONE, NONE_FAIL, OLDER };
+	static const struct word which[] = {
+		{ "all", ALL },
+		{ "none", NONE },
+		{ "none-fail", NONE_FAIL },
+		{ "older", OLDER },
+	};
+	unsigned int *flags = &cli->opts.flags;
+	int w = arg == NULL ? OLDER
+			    : argmatch(cli, "--update", arg, which,
+				       sizeof(which) / sizeof(which[0]));
+
+	if (arg == NULL) {
+		*flags |= MAPCP_UPDATE;
+		return;
 	}
-	if (found >= 0)
-		return types[found].type;
-	fprintf(stderr, "%s: %s argument ", cli->prog,
-		found == -2 ? "ambiguous" : "invalid");
-	cli_put_name(stderr, arg);
-	fprintf(stderr,
-		" for '%s'\n"
-		"Valid arguments are:\n"
-		"  - 'none', 'off'\n"
-		"  - 'simple', 'never'\n"
-		"  - 'existing', 'nil'\n"
-		"  - 'numbered', 't'\n"
-		"Try '%s --help' for more information.\n",
-		what, cli->prog);
-	exit(1);
+	if (cli->no_clobber_n)
+		return;
+	*flags &= ~(unsigned)(MAPCP_UPDATE | MAPCP_NO_CLOBBER |
+			      MAPCP_NO_CLOBBER_FAIL | MAPCP_INTERACTIVE);
+	*flags |= w == OLDER       ? MAPCP_UPDATE
+		  : w == NONE      ? MAPCP_NO_CLOBBER
+		  : w == NONE_FAIL ? MAPCP_NO_CLOBBER | MAPCP_NO_CLOBBER_FAIL
+				   : 0;
+}
+
+/* Is SELinux on (its filesystem mounted)? What -Z and context hang on. */
+static bool
+selinux_enabled(void)
+{
+	return access("/sys/fs/selinux/enforce", F_OK) == 0;
+}
+
+/*
+ * -Z, --context[=CTX]. Where SELinux is off, cp ignores -Z and warns
+ * about --context=CTX; mapcp does the same. Where it is on, mapcp cannot
+ * label what it makes, and says so instead of pretending.
+ */
+static void
+context_arg(const struct cli *cli, const char *arg)
+{
+	if (selinux_enabled()) {
+		fprintf(stderr,
+			"%s: -Z, --context: setting SELinux contexts is not "
+			"supported by mapcp\n",
+			cli->prog);
+		exit(1);
+	}
+	if (arg != NULL)
+		fprintf(stderr,
+			"%s: warning: ignoring --context; it requires an "
+			"SELinux-enabled kernel\n",
+			cli->prog);
 }
 
 static void
 parse_option(struct cli *cli, int c, const char *arg)
 {
 	/* In the order of enum mapcp_sparse and enum mapcp_reflink. */
-	static const char *const whens[] = { "auto", "always", "never", NULL };
-	static const char *const progress[] = { "never", "auto", "always",
-						NULL };
+	/* cp's words for --sparse and --reflink, in its order */
+	static const struct word sparse[] = {
+		{ "never", MAPCP_SPARSE_NEVER },
+		{ "auto", MAPCP_SPARSE_AUTO },
+		{ "always", MAPCP_SPARSE_ALWAYS },
+	};
+	static const struct word reflink[] = {
+		{ "auto", MAPCP_REFLINK_AUTO },
+		{ "always", MAPCP_REFLINK_ALWAYS },
+		{ "never", MAPCP_REFLINK_NEVER },
+	};
+	static const struct word progress[] = {
+		{ "auto", WHEN_AUTO },
+		{ "always", WHEN_ALWAYS },
+		{ "never", WHEN_NEVER },
+	};
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	unsigned int *flags = &cli->opts.flags;
+	unsigned int *flags = &cli->opts.flags, bits;
 
 	switch (c) {
 	case 'b':
 	case OPT_BACKUP:
-		cli->opts.backup = backup_control(
-			cli, c == 'b' ? NULL : arg,
-			c == 'b' ? "-b" : "--backup");
+		cli->opts.backup = backup_control(cli, c == 'b' ? NULL : arg);
 		break;
 	case 'S':
 		cli->opts.backup_suffix = arg;
 		if (cli->opts.backup == MAPCP_BACKUP_NONE)
-			cli->opts.backup = backup_control(cli, NULL, "-S");
+			cli->opts.backup = backup_control(cli, NULL);
 		break;
 	case 'a':
 		*flags |= MAPCP_RECURSIVE;
@@ -462,7 +680,8 @@ parse_option(struct cli *cli, int c, const char *arg)
 		break;
 	case 'i': /* -i and -n: the last one given wins, as in cp */
 		*flags = (*flags | MAPCP_INTERACTIVE) &
-			 ~(unsigned)MAPCP_NO_CLOBBER;
+			 ~(unsigned)(MAPCP_NO_CLOBBER | MAPCP_NO_CLOBBER_FAIL);
+		cli->no_clobber_n = false;
 		break;
 	case 'j':
 		cli->opts.jobs = count_arg(cli, "invalid number of jobs '%s'",
@@ -473,13 +692,40 @@ parse_option(struct cli *cli, int c, const char *arg)
 		break;
 	case 'n':
 		*flags = (*flags | MAPCP_NO_CLOBBER) &
-			 ~(unsigned)MAPCP_INTERACTIVE;
+			 ~(unsigned)(MAPCP_INTERACTIVE | MAPCP_NO_CLOBBER_FAIL);
+		cli->no_clobber_n = true;
+		break;
+	case 'l':
+		cli->opts.make = MAPCP_MAKE_HARD_LINK;
+		cli->hard_link = true;
+		break;
+	case 's':
+		cli->opts.make = MAPCP_MAKE_SYMLINK;
+		cli->symbolic_link = true;
+		break;
+	case 'x':
+		*flags |= MAPCP_ONE_FS;
+		break;
+	case 'Z':
+		context_arg(cli, arg);
+		break;
+	case OPT_ATTRIBUTES_ONLY:
+		*flags |= MAPCP_ATTRIBUTES_ONLY;
+		break;
+	case OPT_COPY_CONTENTS:
+		*flags |= MAPCP_COPY_CONTENTS;
+		break;
+	case OPT_STRIP_SLASHES:
+		cli->strip_slashes = true;
+		break;
+	case OPT_UPDATE:
+		update_arg(cli, arg);
 		break;
 	case 'P':
 		cli->opts.deref = MAPCP_DEREF_NEVER;
 		break;
 	case 'p':
-		cli->opts.preserve |= preserve_arg(cli, NULL);
+		cli->opts.preserve |= preserve_arg(cli, "-p", NULL);
 		break;
 	case 'r':
 	case 'R':
@@ -528,7 +774,13 @@ parse_option(struct cli *cli, int c, const char *arg)
 		*flags |= MAPCP_KEEP_DIR_SYMLINK;
 		break;
 	case OPT_NO_PRESERVE:
-		cli->opts.preserve &= ~preserve_arg(cli, arg ? arg : "");
+		bits = preserve_arg(cli, "--no-preserve", arg ? arg : "");
+		cli->opts.preserve &= ~bits;
+		if (bits & MAPCP_PRESERVE_CONTEXT)
+			cli->context_required = false;
+		/* cp: new files get the default modes, not SOURCE's */
+		if (bits & MAPCP_PRESERVE_MODE)
+			*flags |= MAPCP_DEFAULT_MODES;
 		break;
 	case OPT_PARENTS:
 		cli->parents = true;
@@ -537,13 +789,18 @@ parse_option(struct cli *cli, int c, const char *arg)
 		cli->pause = true;
 		break;
 	case OPT_PRESERVE:
-		cli->opts.preserve |= preserve_arg(cli, arg);
+		bits = preserve_arg(cli, "--preserve", arg);
+		cli->opts.preserve |= bits;
+		if (arg != NULL && names_context(arg))
+			cli->context_required = true;
+		if (bits & MAPCP_PRESERVE_MODE)
+			*flags &= ~(unsigned)MAPCP_DEFAULT_MODES;
 		break;
 	case OPT_PROGRESS:
 		cli->progress_when =
 			arg == NULL ? WHEN_AUTO
-				    : (enum when)word_arg(cli, "progress",
-							  progress, arg);
+				    : (enum when)argmatch(cli, "--progress",
+							  arg, progress, 3);
 		break;
 	case OPT_QUEUE_DEPTH:
 		cli->opts.queue_depth =
@@ -552,16 +809,17 @@ parse_option(struct cli *cli, int c, const char *arg)
 		break;
 	case OPT_REFLINK:
 		cli->opts.reflink =
-			arg == NULL ? MAPCP_REFLINK_ALWAYS
-				    : (enum mapcp_reflink)word_arg(
-					      cli, "reflink", whens, arg);
+			arg == NULL
+				? MAPCP_REFLINK_ALWAYS
+				: (enum mapcp_reflink)argmatch(cli, "--reflink",
+							       arg, reflink, 3);
 		break;
 	case OPT_SHOW_MAPS:
 		cli->show_maps = true;
 		break;
 	case OPT_SPARSE:
-		cli->opts.sparse =
-			(enum mapcp_sparse)word_arg(cli, "sparse", whens, arg);
+		cli->opts.sparse = (enum mapcp_sparse)argmatch(
+			cli, "--sparse", arg ? arg : "", sparse, 3);
 		break;
 	case OPT_VERIFY:
 		*flags |= MAPCP_VERIFY;
@@ -592,7 +850,7 @@ parse_options(struct cli *cli, int argc, char **argv)
 	int c;
 
 	expand_cp_abbreviations(argc, argv);
-	while ((c = getopt_long(argc, argv, "abde:fHhij:LnPpRrS:t:Tuv",
+	while ((c = getopt_long(argc, argv, "abde:fHhij:lLnPpRrsS:t:TuvxZ",
 				long_options, NULL)) != -1) {
 		if (c == 'h') {
 			usage(cli->prog);
@@ -614,6 +872,20 @@ parse_options(struct cli *cli, int argc, char **argv)
 	}
 	if (getenv("POSIXLY_CORRECT") != NULL)
 		cli->opts.flags |= MAPCP_THROUGH_DANGLING;
+	if (cli->hard_link && cli->symbolic_link)
+		usage_error(cli, "%s",
+			    "cannot make both hard and symbolic links");
+	/* cp: -l follows symlinks, even with -r, unless told otherwise */
+	if (cli->hard_link && cli->opts.deref == MAPCP_DEREF_DEFAULT)
+		cli->opts.deref = MAPCP_DEREF_ALWAYS;
+	if ((cli->opts.preserve & MAPCP_PRESERVE_CONTEXT) &&
+	    cli->context_required && !selinux_enabled()) {
+		fprintf(stderr,
+			"%s: cannot preserve security context without an "
+			"SELinux-enabled kernel\n",
+			cli->prog);
+		exit(1);
+	}
 	if (cli->opts.backup != MAPCP_BACKUP_NONE) {
 		const char *env = getenv("SIMPLE_BACKUP_SUFFIX");
 
@@ -640,7 +912,6 @@ is_dir(const char *path)
 
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
-
 
 /* DIR/BASENAME-of-src, or DIR/src with --parents; malloc'd. */
 static char *
@@ -741,11 +1012,7 @@ on_file(const struct mapcp_report *r, void *arg)
 	if (cli->debug &&
 	    (r->engine != NULL || r->skipped || r->what != NULL)) {
 		print_debug(r);
-	} else if (cli->verbose && r->skipped) {
-		fputs("skipped ", stdout);
-		cli_put_name(stdout, r->dst);
-		putchar('\n');
-	} else if (cli->verbose && r->step == MAPCP_STEP_NONE &&
+	} else if (cli->verbose && r->step == MAPCP_STEP_NONE && !r->skipped &&
 		   !r->existed) { /* cp -v: only the directories it makes */
 		cli_put_name(stdout, r->src);
 		fputs(" -> ", stdout);
@@ -765,7 +1032,8 @@ on_file(const struct mapcp_report *r, void *arg)
 	} else if (r->inplace_why != NULL && !r->skipped) {
 		fprintf(stderr, "%s: ", cli->prog);
 		cli_put_name(stderr, r->dst);
-		fprintf(stderr, " written in place, not replaced atomically: %s\n",
+		fprintf(stderr,
+			" written in place, not replaced atomically: %s\n",
 			r->inplace_why);
 	}
 	pthread_mutex_unlock(&cli->out);
@@ -888,6 +1156,16 @@ seen_before(struct cli *cli, struct given *g, int i, unsigned long *failures)
 	return false;
 }
 
+/* --strip-trailing-slashes: "d/" is "d", "/" stays "/". */
+static void
+strip_slashes(char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+}
+
 static int
 copy_into(struct cli *cli, const char *dir, char **srcs, int n)
 {
@@ -896,6 +1174,9 @@ copy_into(struct cli *cli, const char *dir, char **srcs, int n)
 
 	if (g != NULL)
 		memset(g, 0, (size_t)n * sizeof(*g));
+	/* as cp, only in this form: "sd/" is then the symlink sd itself */
+	for (int i = 0; cli->strip_slashes && i < n; i++)
+		strip_slashes(srcs[i]);
 	for (int i = 0; i < n; i++) {
 		unsigned long before = failures;
 		char *dst;
@@ -932,19 +1213,34 @@ base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* cp's "target directory 'X': Not a directory", and exit 1. */
+static void __attribute__((noreturn))
+target_error(const struct cli *cli, const char *what, const char *path)
+{
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int err = fd < 0 ? errno : ENOTDIR;
+
+	fprintf(stderr, "%s: %s", cli->prog, what);
+	cli_put_name(stderr, path);
+	fprintf(stderr, ": %s\n", strerror(err));
+	exit(1);
+}
+
 /* Work out the forms, then copy. Returns the exit status. */
 static int
 run(struct cli *cli, char **ops, int nops)
 {
+
 	if (cli->target_dir != NULL) {
-		if (cli->no_target_dir)
-			usage_error(
-				cli, "%s",
-				"cannot combine --target-directory (-t) and "
-				"--no-target-directory (-T)");
+		if (cli->no_target_dir) { /* cp says it without the hint */
+			fprintf(stderr,
+				"%s: cannot combine --target-directory (-t) "
+				"and --no-target-directory (-T)\n",
+				cli->prog);
+			exit(1);
+		}
 		if (!is_dir(cli->target_dir))
-			usage_error(cli, "target '%s' is not a directory",
-				    cli->target_dir);
+			target_error(cli, "target directory ", cli->target_dir);
 		if (nops == 0)
 			usage_error(cli, "missing file operand%s", "");
 		return copy_into(cli, cli->target_dir, ops, nops);
@@ -967,8 +1263,7 @@ run(struct cli *cli, char **ops, int nops)
 			    "directory%s",
 			    "");
 	if (nops > 2)
-		usage_error(cli, "target '%s' is not a directory",
-			    ops[nops - 1]);
+		target_error(cli, "target ", ops[nops - 1]);
 	return mapcp_session_copy(cli->session, ops[0], ops[1]) > 0;
 }
 
@@ -1179,7 +1474,7 @@ closed_fd_operands(const struct cli *cli, char **ops, int nops)
 		if (!names_closed_fd(ops[i], &link))
 			continue;
 		fprintf(stderr, "%s: %s", cli->prog,
-			!dest ? "cannot stat "
+			!dest  ? "cannot stat "
 			: link ? "not writing through dangling symlink "
 			       : "cannot create regular file ");
 		cli_put_name(stderr, ops[i]);
@@ -1222,6 +1517,7 @@ main(int argc, char **argv)
 	reserve_std_fds();
 	atexit(close_std_streams);
 	setlocale(LC_CTYPE, ""); /* what prints as itself in a quoted name */
+	set_quotes();
 	mapcp_opts_init(&cli.opts);
 	pthread_mutex_init(&cli.out, NULL);
 	pthread_mutex_init(&cli.progress.lock, NULL);

@@ -31,8 +31,12 @@ _mapcp() {
 		COMPREPLY=($(compgen -W 'auto always never' -- "$cur"))
 		return
 		;;
+	--update)
+		COMPREPLY=($(compgen -W 'all none none-fail older' -- "$cur"))
+		return
+		;;
 	--preserve | --no-preserve)
-		local attrs='mode ownership timestamps links xattr all'
+		local attrs='mode ownership timestamps links context xattr all'
 		COMPREPLY=($(compgen -W "$attrs" -- "${cur##*,}"))
 		[[ $cur == *,* ]] &&
 			COMPREPLY=("${COMPREPLY[@]/#/${cur%,*},}")

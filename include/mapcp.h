@@ -29,8 +29,8 @@
  * options, not only whatever the file's size. 64 MiB is 256 default
  * buffers; past a few MiB no engine measured gets faster.
  */
-#define MAPCP_MAX_BUFFER (64u << 20)
-#define MAPCP_MAX_WINDOW (1u << 30)
+#define MAPCP_MAX_BUFFER          (64u << 20)
+#define MAPCP_MAX_WINDOW          (1u << 30)
 #define MAPCP_DEFAULT_QUEUE_DEPTH 32u
 #define MAPCP_MAX_QUEUE_DEPTH     1024u
 
@@ -55,6 +55,36 @@ enum mapcp_flag {
 	MAPCP_REMOVE_DEST = 1 << 10,
 	/* POSIXLY_CORRECT: a dangling symlink DEST makes its target */
 	MAPCP_THROUGH_DANGLING = 1 << 11,
+	/*
+	 * cp --attributes-only: a regular file's data is not copied; a new
+	 * DEST is made empty, an existing one keeps its data, and either gets
+	 * the attributes -p and --preserve ask for.
+	 */
+	MAPCP_ATTRIBUTES_ONLY = 1 << 12,
+	/*
+	 * cp --copy-contents: with MAPCP_RECURSIVE, FIFOs and devices in a
+	 * tree are read as files and their contents copied, as without -r.
+	 */
+	MAPCP_COPY_CONTENTS = 1 << 13,
+	/* --update=none-fail: an existing DEST is kept, and that is an error */
+	MAPCP_NO_CLOBBER_FAIL = 1 << 14,
+	/*
+	 * cp -x: in a tree, directories on another filesystem than their
+	 * command-line SOURCE are made, empty, but not entered.
+	 */
+	MAPCP_ONE_FS = 1 << 15,
+	/*
+	 * cp --no-preserve=mode: what is made gets the default mode (0666
+	 * for files, 0777 for directories, less the umask), not SOURCE's.
+	 */
+	MAPCP_DEFAULT_MODES = 1 << 16,
+};
+
+/* cp -l and -s: what a SOURCE that is not a directory becomes at DEST. */
+enum mapcp_make {
+	MAPCP_MAKE_COPY = 0,  /* a copy */
+	MAPCP_MAKE_HARD_LINK, /* -l: another name of SOURCE */
+	MAPCP_MAKE_SYMLINK,   /* -s: a symbolic link to SOURCE as named */
 };
 
 /* What -p, --preserve keeps, with cp's meanings. */
@@ -64,7 +94,9 @@ enum mapcp_preserve {
 	MAPCP_PRESERVE_TIMESTAMPS = 1 << 2,
 	MAPCP_PRESERVE_LINKS = 1 << 3, /* hard links inside the copied set */
 	MAPCP_PRESERVE_XATTR = 1 << 4,
-	MAPCP_PRESERVE_ALL = (1 << 5) - 1,
+	/* the SELinux label (security.selinux), where SELinux is on */
+	MAPCP_PRESERVE_CONTEXT = 1 << 5,
+	MAPCP_PRESERVE_ALL = (1 << 6) - 1,
 };
 
 /* Which symbolic links in SOURCE are followed: cp's -P, -H, -L. */
@@ -138,7 +170,8 @@ enum mapcp_backup {
 	MAPCP_BACKUP_NONE = 0, /* none, off */
 	MAPCP_BACKUP_SIMPLE,   /* simple, never: DEST + suffix */
 	MAPCP_BACKUP_NUMBERED, /* numbered, t: DEST.~N~ */
-	MAPCP_BACKUP_EXISTING, /* existing, nil: numbered if any is, else simple */
+	MAPCP_BACKUP_EXISTING, /* existing, nil: numbered if any is, else simple
+				*/
 };
 
 struct mapcp_opts {
@@ -164,6 +197,7 @@ struct mapcp_opts {
 	void *ask_arg;
 	mapcp_window_fn *on_window;
 	void *on_window_arg;
+	enum mapcp_make make;      /* copies, or -l, -s: links to SOURCE */
 	enum mapcp_backup backup;  /* keep a replaced DEST under another name */
 	const char *backup_suffix; /* for simple backups: "~" by default */
 	int fail_errno;   /* the test engine "fail" (in test binaries only):
@@ -206,13 +240,17 @@ enum mapcp_step {
 	MAPCP_STEP_PRESERVE, /* failed to preserve ... of 'DST' */
 	MAPCP_STEP_THROUGH_NEW_LINK, /* will not copy through just-created */
 	MAPCP_STEP_OVER_NEW,         /* will not overwrite just-created */
-	MAPCP_STEP_CYCLE,    /* cannot copy cyclic symbolic link 'SRC' */
-	MAPCP_STEP_REPLACED, /* skipping 'SRC', replaced while being copied */
-	MAPCP_STEP_MOVED,    /* 'DST' was moved or replaced during the copy */
-	MAPCP_STEP_REOPEN,   /* cannot return to directory 'DST' */
+	MAPCP_STEP_CYCLE,      /* cannot copy cyclic symbolic link 'SRC' */
+	MAPCP_STEP_REPLACED,   /* skipping 'SRC', replaced while being copied */
+	MAPCP_STEP_MOVED,      /* 'DST' was moved or replaced during the copy */
+	MAPCP_STEP_REOPEN,     /* cannot return to directory 'DST' */
 	MAPCP_STEP_NOT_ATOMIC, /* cannot replace 'DST' atomically (--atomic) */
 	MAPCP_STEP_BACKUP,     /* cannot backup 'DST' */
 	MAPCP_STEP_BACKUP_IS_SRC, /* backing up 'DST' might destroy source */
+	MAPCP_STEP_SYMLINK_TO, /* cannot create symbolic link 'DST' to 'SRC' */
+	MAPCP_STEP_RELATIVE_LINK, /* 'DST': can make relative symbolic links
+				     only in current directory */
+	MAPCP_STEP_NOT_REPLACING, /* not replacing 'DST' (--update=none-fail) */
 };
 
 #define MAPCP_MAX_FALLBACKS 8
@@ -238,9 +276,9 @@ struct mapcp_report {
 	const char *what;     /* NULL for a file's data, else "directory"... */
 	bool atomic;          /* DEST was replaced by rename, not written */
 	const char *inplace_why; /* why DEST could only be written in place */
-	char backup[256];        /* the name a replaced DEST was kept as, or "" */
-	bool backup_of_src;      /* DEST was SOURCE itself (cp -fb F F) */
-	bool existed; /* a directory that was there already, not made */
+	char backup[256];     /* the name a replaced DEST was kept as, or "" */
+	bool backup_of_src;   /* DEST was SOURCE itself (cp -fb F F) */
+	bool existed;         /* a directory that was there already, not made */
 	const char *verified; /* --verify: what was found, or NULL */
 	enum mapcp_step step; /* the step that failed */
 	int err;              /* its positive errno */
@@ -319,10 +357,13 @@ void mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
 		struct mapcp_progress *p);
 
 /*
- * Parse a --preserve list ("mode,ownership,timestamps,links,xattr,all")
+ * Parse a --preserve list ("mode,ownership,timestamps,links,context,
+ * xattr,all")
  * into *out. 0, or -EINVAL naming no attribute it knows.
  */
 int mapcp_parse_preserve(const char *list, unsigned int *out);
+/* The i-th name mapcp_parse_preserve() knows, in cp's order; NULL past. */
+const char *mapcp_preserve_name(unsigned int i);
 
 /*
  * Write the one-line message for a failed copy ("cannot stat 'x': No such
@@ -364,7 +405,7 @@ bool mapcp_is_temp_name(const char *name);
  * stays. Returns how many could not be removed, or -errno if dir cannot
  * be read.
  */
-#define MAPCP_TEMP_UNMARKED  ENODATA     /* no mark: maybe a lookalike */
+#define MAPCP_TEMP_UNMARKED  ENODATA    /* no mark: maybe a lookalike */
 #define MAPCP_TEMP_NOT_YOURS EOWNERDEAD /* another's, in a sticky dir */
 int mapcp_clean_temps(const char *dir,
 		      void (*report)(const char *name, int err, void *arg),

@@ -259,13 +259,32 @@ run_pass "$RESULTS/gnu" user "${!NONROOT[@]}"
 run_cp mapcp "$MAPCP"
 install_cp "$SRC/src/cp.gnu"
 
-declare -A DIFF=()
+declare -A DIFF=() WITH=()
 if [ -f "$DIFFERENCES" ]; then
-	while read -r t reason; do
+	while read -r t with reason; do
 		case $t in '' | '#'*) continue ;; esac
 		DIFF[$t]=${reason:-no reason given}
+		[ "$with" = - ] || WITH[$t]=$with
 	done <"$DIFFERENCES"
 fi
+
+# A deliberate difference that is one of mapcp's defaults: with the
+# option that turns it off, the test must pass, as it does with GNU cp.
+declare -A WITH_RESULT=()
+for t in "${TESTS[@]}"; do
+	[ -n "${WITH[$t]:-}" ] || continue
+	install -m 755 "$MAPCP" "$SRC/src/mapcp.real"
+	printf '#!/bin/bash\nexec -a cp "%s" %s "$@"\n' \
+		"$SRC/src/mapcp.real" "${WITH[$t]}" >"$SRC/src/cp.wrap"
+	install_cp "$SRC/src/cp.wrap"
+	say "mapcp ${WITH[$t]}: $t"
+	run_pass "$RESULTS/with" root "$t"
+	if [ -n "${NONROOT[$t]:-}" ]; then
+		run_pass "$RESULTS/with" user "$t"
+	fi
+	WITH_RESULT[$t]=$(combined "$RESULTS/with" "$t")
+done
+install_cp "$SRC/src/cp.gnu"
 
 np=0 nf=0 ns=0 gp=0 gf=0 gs=0 bad=0
 printf 'test\tmapcp\tgnu\tmapcp_root\tmapcp_user\tgnu_root\tgnu_user\n' \
@@ -275,7 +294,12 @@ for t in "${TESTS[@]}"; do
 	g=$(combined "$RESULTS/gnu" "$t")
 	note=
 	if [ "$m" = FAIL ] && [ "$g" = PASS ]; then
-		if [ -n "${DIFF[$t]:-}" ]; then
+		if [ -n "${WITH[$t]:-}" ] && [ "${WITH_RESULT[$t]}" != PASS ]; then
+			note="  <- fails with mapcp ${WITH[$t]} too: not explained"
+			bad=$((bad + 1))
+		elif [ -n "${WITH[$t]:-}" ]; then
+			note="  (deliberate, passes with mapcp ${WITH[$t]}: ${DIFF[$t]})"
+		elif [ -n "${DIFF[$t]:-}" ]; then
 			note="  (deliberate: ${DIFF[$t]})"
 		else
 			note="  <- regression against GNU cp"

@@ -24,6 +24,7 @@ jq
 libacl1-dev
 libattr1-dev
 libcap-dev
+libcap2-bin
 libclang-rt-14-dev
 libcmocka-dev
 libfiu-dev
@@ -32,6 +33,7 @@ libselinux1-dev
 liburing-dev
 libxxhash-dev
 make
+perl
 pkg-config
 strace
 time

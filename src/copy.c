@@ -35,6 +35,7 @@ struct dest {
 	bool in_way;   /* a tree's symlink or special file: replaced whole */
 	bool magic;    /* reached through /proc's fd links: written in place */
 	bool made;     /* --inplace made it: removed if the copy fails */
+	bool is_dir;   /* a directory: cannot be overwritten */
 };
 
 /*
@@ -181,7 +182,8 @@ resolve_link(struct dest *d)
 		 * Only the kernel can follow it, and there is no directory to
 		 * replace it in: DEST is what it opens, written in place.
 		 */
-		if (fstatfs(d->dirfd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC) {
+		if (fstatfs(d->dirfd, &sf) == 0 &&
+		    sf.f_type == PROC_SUPER_MAGIC) {
 			if (fstatat(d->dirfd, d->name, &d->st, 0) < 0)
 				return -errno;
 			d->magic = true;
@@ -231,8 +233,8 @@ last_backup(int dirfd, const char *name)
 		char *end;
 		unsigned long n;
 
-		if (strncmp(e->d_name, name, len) != 0 || strncmp(p, ".~", 2) != 0 ||
-		    p[2] < '1' || p[2] > '9')
+		if (strncmp(e->d_name, name, len) != 0 ||
+		    strncmp(p, ".~", 2) != 0 || p[2] < '1' || p[2] > '9')
 			continue;
 		n = strtoul(p + 2, &end, 10);
 		if (strcmp(end, "~") == 0 && n > max)
@@ -252,9 +254,8 @@ int
 backup_name(const struct mapcp_opts *o, int dirfd, const char *name, char *b,
 	    size_t size)
 {
-	unsigned long last = o->backup == MAPCP_BACKUP_SIMPLE
-				     ? 0
-				     : last_backup(dirfd, name);
+	unsigned long last =
+		o->backup == MAPCP_BACKUP_SIMPLE ? 0 : last_backup(dirfd, name);
 	int n;
 
 	if (o->backup == MAPCP_BACKUP_NUMBERED ||
@@ -269,16 +270,58 @@ backup_name(const struct mapcp_opts *o, int dirfd, const char *name, char *b,
 	return 0;
 }
 
+/* The directory a place's name is in. 0 or -1 and errno. */
 static int
-plan_backup(struct mapcp_job *job, struct dest *d, const struct stat *src)
+stat_dir_of(const struct place *p, struct stat *st)
+{
+	const char *slash = strrchr(p->name, '/');
+	char *dir;
+	int ret;
+
+	if (slash == NULL)
+		return fstatat(p->dirfd, ".", st, 0);
+	dir = strndup(p->name,
+		      slash == p->name ? 1 : (size_t)(slash - p->name));
+	if (dir == NULL)
+		return -1;
+	ret = fstatat(p->dirfd, dir, st, 0);
+	free(dir);
+	return ret;
+}
+
+bool
+same_dirent(const struct place *a, const struct place *b)
+{
+	struct stat da, db;
+
+	return strcmp(base_of(a->name), base_of(b->name)) == 0 &&
+	       stat_dir_of(a, &da) == 0 && stat_dir_of(b, &db) == 0 &&
+	       da.st_dev == db.st_dev && da.st_ino == db.st_ino;
+}
+
+/*
+ * cp's rules when DEST is SOURCE's file: backing up another name of it
+ * is fine, and the copy replaces that name; the very entry is backed up
+ * only with -f (cp -fb F F copies F to its backup); and a symlink SOURCE
+ * is refused, since its target would go to the backup and leave it
+ * dangling.
+ */
+static int
+plan_backup(struct mapcp_job *job, const struct place *srcp,
+	    const struct place *dstp, struct dest *d, const struct stat *src)
 {
 	const struct mapcp_opts *o = job->opts;
 	char *b = job->report->backup;
+	bool same = d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino;
+	bool entry = same && same_dirent(srcp, dstp);
 	struct stat st;
 	int ret;
 
-	if (d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino &&
-	    !(o->flags & MAPCP_FORCE))
+	if (same && !S_ISLNK(d->st.st_mode) &&
+	    fstatat(srcp->dirfd, srcp->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode))
+		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
+	if (entry && !(o->flags & MAPCP_FORCE))
 		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
 	ret = backup_name(o, d->dirfd, d->name, b, sizeof(job->report->backup));
 	if (ret < 0)
@@ -289,8 +332,7 @@ plan_backup(struct mapcp_job *job, struct dest *d, const struct stat *src)
 		*b = '\0';
 		return job_fail(job, MAPCP_STEP_BACKUP_IS_SRC, EINVAL);
 	}
-	job->report->backup_of_src =
-		d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino;
+	job->report->backup_of_src = entry;
 	d->exists = d->in_way = true;
 	return 0;
 }
@@ -320,8 +362,9 @@ make_backup(struct mapcp_job *job, const struct dest *d)
 
 /* Look at DEST: follow a symlink, refuse a directory or the source itself. */
 static int
-check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
-	   const struct stat *src, struct dest *d)
+check_dest(struct mapcp_job *job, const struct place *srcp,
+	   const struct place *dst, unsigned int hints, const struct stat *src,
+	   struct dest *d)
 {
 	int ret;
 
@@ -345,7 +388,7 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 				errno);
 	}
 	if (job->opts->backup != MAPCP_BACKUP_NONE && !S_ISDIR(d->st.st_mode))
-		return plan_backup(job, d, src);
+		return plan_backup(job, srcp, dst, d, src);
 	/*
 	 * --remove-destination: what is there is removed, not written into
 	 * nor followed (a symlink, a FIFO, a file we may not write), as cp
@@ -396,13 +439,14 @@ check_dest(struct mapcp_job *job, const struct place *dst, unsigned int hints,
 		d->exists = true; /* -n keeps it, as cp does: nothing to say */
 		return 0;
 	}
-	if (S_ISDIR(d->st.st_mode))
-		return job_fail(job, MAPCP_STEP_DST_IS_DIR, EISDIR);
 	d->exists = true;
-	d->writable = faccessat(d->dirfd, d->name, W_OK,
-				AT_EACCESS |
-					(d->magic ? 0 : AT_SYMLINK_NOFOLLOW)) ==
-		      0;
+	/* refused after -n, -u and -i had their say, as in cp */
+	if (S_ISDIR(d->st.st_mode))
+		return d->is_dir = true, 0;
+	d->writable =
+		faccessat(d->dirfd, d->name, W_OK,
+			  AT_EACCESS | (d->magic ? 0 : AT_SYMLINK_NOFOLLOW)) ==
+		0;
 	if (!d->writable && !(job->opts->flags & MAPCP_FORCE) &&
 	    S_ISREG(d->st.st_mode))
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
@@ -436,6 +480,21 @@ keep_dest(const struct mapcp_job *job, const struct dest *d,
 }
 
 /*
+ * The mode DEST ends with, without -p: an existing one's, else SOURCE's
+ * (--no-preserve=mode: a new file's default, 0666), less the umask.
+ */
+static mode_t
+dest_mode(const struct dest *d, const struct stat *src,
+	  const struct mapcp_opts *o)
+{
+	if (d->exists && d->writable && !d->in_way)
+		return d->st.st_mode & 0777;
+	if (o->flags & MAPCP_DEFAULT_MODES)
+		return 0666 & ~o->umask;
+	return src->st_mode & 0777 & ~o->umask;
+}
+
+/*
  * --inplace, and DEST that is not a regular file (/dev/null, a FIFO):
  * open DEST itself, as cp does, and check again that it is not the source.
  */
@@ -444,6 +503,15 @@ open_inplace(struct mapcp_job *job, struct dest *d, const struct stat *src,
 	     bool in_tree)
 {
 	int flags = O_CLOEXEC | O_NOCTTY;
+	/*
+	 * A new DEST is visible while it is written: as cp makes it, no one
+	 * else may write it, nor read it if its group is still to be set
+	 * (-p); it gets its mode when complete (inplace_mode()).
+	 */
+	mode_t mode = dest_mode(d, src, job->opts) &
+		      ~(mode_t)(job->opts->preserve & MAPCP_PRESERVE_OWNERSHIP
+					? S_IRWXG | S_IRWXO
+					: S_IWGRP | S_IWOTH);
 	struct stat st;
 
 	flags |= d->exists && !S_ISREG(d->st.st_mode) ? O_WRONLY : O_RDWR;
@@ -458,15 +526,13 @@ open_inplace(struct mapcp_job *job, struct dest *d, const struct stat *src,
 		flags |= d->exists ? O_NOFOLLOW : O_CREAT | O_EXCL;
 	/* In a tree, only a regular file is written in place. */
 	flags |= in_tree ? O_NOFOLLOW | O_NONBLOCK : 0;
-	job->dst_fd =
-		RETRY(openat(d->dirfd, d->name, flags, src->st_mode & 0777));
+	job->dst_fd = RETRY(openat(d->dirfd, d->name, flags, mode));
 	if (job->dst_fd < 0 && errno == EACCES && d->exists && !d->magic &&
 	    (job->opts->flags & MAPCP_FORCE) &&
 	    RETRY(unlinkat(d->dirfd, d->name, 0)) == 0) {
 		flags = (flags & ~O_NOFOLLOW) | O_CREAT | O_EXCL;
 		d->exists = false;
-		job->dst_fd = RETRY(
-			openat(d->dirfd, d->name, flags, src->st_mode & 0777));
+		job->dst_fd = RETRY(openat(d->dirfd, d->name, flags, mode));
 	}
 	if (job->dst_fd < 0)
 		return job_fail(job,
@@ -478,7 +544,8 @@ open_inplace(struct mapcp_job *job, struct dest *d, const struct stat *src,
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	if (st.st_dev == src->st_dev && st.st_ino == src->st_ino)
 		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
-	if (d->exists && (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino))
+	if (d->exists &&
+	    (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino))
 		return job_fail(job, MAPCP_STEP_MOVED, EAGAIN);
 	if (d->made)
 		d->st = st;
@@ -498,7 +565,8 @@ unmake(const struct dest *d)
 {
 	struct stat st;
 
-	if (d->made && fstatat(d->dirfd, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (d->made &&
+	    fstatat(d->dirfd, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    st.st_dev == d->st.st_dev && st.st_ino == d->st.st_ino)
 		(void)RETRY(unlinkat(d->dirfd, d->name, 0));
 }
@@ -606,15 +674,6 @@ copy_data(struct mapcp_job *job, const struct stat *src)
 	return 0;
 }
 
-/* The mode DEST ends with, without -p: an existing one's, else SOURCE's. */
-static mode_t
-dest_mode(const struct dest *d, const struct stat *src, mode_t umask)
-{
-	if (d->exists && d->writable && !d->in_way)
-		return d->st.st_mode & 0777;
-	return src->st_mode & 0777 & ~umask;
-}
-
 /* COPY_WANT_INODE: which file the copy is, for later hard links to it. */
 static int
 note_inode(struct mapcp_job *job)
@@ -641,7 +700,7 @@ commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
 	    RETRY(fchown(job->dst_fd, d->st.st_uid, d->st.st_gid)) < 0)
 		(void)RETRY(fchown(job->dst_fd, (uid_t)-1, d->st.st_gid));
 	ret = meta_apply(job, job->src_fd, job->dst_fd, src,
-			 dest_mode(d, src, job->opts->umask));
+			 dest_mode(d, src, job->opts));
 	if (ret < 0)
 		return ret;
 	if (want_inode && (ret = note_inode(job)) < 0)
@@ -740,14 +799,25 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 	 */
 	bool linked_out =
 		(hints & COPY_IN_TREE) && d->exists && d->st.st_nlink > 1;
+	bool attr_only = opts->flags & MAPCP_ATTRIBUTES_ONLY;
 	bool inplace =
 		!d->in_way && (((opts->flags & MAPCP_INPLACE) && !linked_out) ||
 			       (d->exists && !S_ISREG(d->st.st_mode)) ||
-			       d->magic);
+			       d->magic || (attr_only && d->exists));
 	int ret;
 
-	if (!inplace && d->exists && d->writable && !d->in_way &&
-	    !linked_out && S_ISREG(d->st.st_mode) &&
+	/*
+	 * --attributes-only keeps an existing DEST's data, so it can only
+	 * be changed in place; in a tree, not if it has a name elsewhere.
+	 */
+	if (attr_only && inplace && linked_out) {
+		job->report->note = "it has other names, so its attributes "
+				    "are not changed in place in a tree";
+		return job_fail(job, MAPCP_STEP_META, EMLINK);
+	}
+
+	if (!inplace && d->exists && d->writable && !d->in_way && !linked_out &&
+	    S_ISREG(d->st.st_mode) &&
 	    (job->report->inplace_why = replace_blocked(d)) != NULL) {
 		if (opts->flags & MAPCP_ATOMIC)
 			return job_fail(job, MAPCP_STEP_NOT_ATOMIC, EPERM);
@@ -756,8 +826,8 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 	if (inplace) {
 		ret = open_inplace(job, d, st, hints & COPY_IN_TREE);
 	} else {
-		ret = atomic_open(&a, d->dirfd, d->name,
-				  dest_mode(d, st, opts->umask), job);
+		ret = atomic_open(&a, d->dirfd, d->name, dest_mode(d, st, opts),
+				  job);
 		job->dst_fd = a.fd;
 		job->dst_mode = a.mode;
 	}
@@ -768,9 +838,10 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 	}
 	if (ret == 0)
 		ret = dest_geometry(job, !inplace);
-	if (ret == 0)
+	job->empty_dest &= !attr_only;
+	if (ret == 0 && !attr_only)
 		ret = copy_data(job, st);
-	if (ret == 0 && (opts->flags & MAPCP_VERIFY)) {
+	if (ret == 0 && (opts->flags & MAPCP_VERIFY) && !attr_only) {
 		if (job->stream || !job->seekable_dst)
 			job->report->verified =
 				"not verified: a stream cannot be read twice";
@@ -780,7 +851,10 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 	/* -p with --inplace: DEST's own inode gets the metadata, at the end */
 	if (ret == 0 && inplace && opts->preserve && job->seekable_dst)
 		ret = meta_apply(job, job->src_fd, job->dst_fd, st,
-				 dest_mode(d, st, opts->umask));
+				 dest_mode(d, st, opts));
+	else if (ret == 0 && inplace && d->made &&
+		 RETRY(fchmod(job->dst_fd, dest_mode(d, st, opts))) < 0)
+		ret = job_fail(job, MAPCP_STEP_META, errno);
 	if (ret == 0 && inplace && (hints & COPY_WANT_INODE))
 		ret = note_inode(job);
 	if (ret == 0) {
@@ -825,11 +899,23 @@ copy_file_at(const struct place *src, const struct place *dst,
 	job.src_dev = st.st_dev;
 	report->stream = stream_reason(job.src_fd, &st);
 	job.stream = report->stream != NULL;
-	ret = check_dest(&job, dst, hints, &st, &d);
+	ret = check_dest(&job, src, dst, hints, &st, &d);
 	if (ret < 0)
 		goto out;
 	if (keep_dest(&job, &d, &st)) {
 		report->skipped = true;
+		/* --update=none-fail: kept, and said to be */
+		if ((opts->flags & MAPCP_NO_CLOBBER_FAIL) && d.exists)
+			ret = job_fail(&job, MAPCP_STEP_NOT_REPLACING, EEXIST);
+		/* cp -u: later names of SOURCE are linked to the DEST kept */
+		if (hints & COPY_WANT_INODE) {
+			report->dst_dev = d.st.st_dev;
+			report->dst_ino = d.st.st_ino;
+		}
+		goto out;
+	}
+	if (d.is_dir) {
+		ret = job_fail(&job, MAPCP_STEP_DST_IS_DIR, EISDIR);
 		goto out;
 	}
 	job.dst_dev = d.own_fd ? 0 : dst->dev; /* unknown past a symlink */

@@ -23,12 +23,16 @@
 /* How to make one kind of entry at dirfd/name. 0, or -1 and errno. */
 struct maker {
 	int (*make)(const struct maker *m, int dirfd, const char *name);
-	mode_t type;           /* S_IFMT of what it makes */
-	const char *target;    /* symlink */
-	const struct stat *st; /* special file */
-	uid_t euid;            /* who we are: the owner of what we make */
-	int link_fd;           /* hard link: the first name's copy */
-	dev_t dev;             /* ... which is this file */
+	mode_t type;              /* S_IFMT of what it makes */
+	const char *target;       /* symlink */
+	const struct stat *st;    /* special file, */
+	mode_t mode;              /* ... made with these permissions */
+	uid_t euid;               /* who we are: the owner of what we make */
+	int link_fd;              /* hard link: the first name's copy */
+	const struct place *from; /* -l: or SOURCE itself, */
+	int link_flags;           /* ... followed if AT_SYMLINK_FOLLOW */
+	bool linked;              /* a hard link, to the file dev, ino: */
+	dev_t dev;
 	ino_t ino;
 };
 
@@ -41,7 +45,7 @@ make_symlink(const struct maker *m, int dirfd, const char *name)
 static int
 make_node(const struct maker *m, int dirfd, const char *name)
 {
-	return RETRY(mknodat(dirfd, name, m->st->st_mode & (S_IFMT | 0777),
+	return RETRY(mknodat(dirfd, name, (m->st->st_mode & S_IFMT) | m->mode,
 			     m->st->st_rdev));
 }
 
@@ -52,6 +56,13 @@ make_link(const struct maker *m, int dirfd, const char *name)
 
 	errno = -ret;
 	return ret < 0 ? -1 : 0;
+}
+
+static int
+make_hard(const struct maker *m, int dirfd, const char *name)
+{
+	return RETRY(linkat(m->from->dirfd, m->from->name, dirfd, name,
+			    m->link_flags));
 }
 
 /*
@@ -74,10 +85,9 @@ open_made(const struct maker *m, int dirfd, const char *name)
 		close(fd);
 		return -err;
 	}
-	ok = m->make == make_link
-		     ? st.st_dev == m->dev && st.st_ino == m->ino
-		     : (st.st_mode & S_IFMT) == m->type &&
-			       st.st_uid == m->euid && st.st_nlink == 1;
+	ok = m->linked ? st.st_dev == m->dev && st.st_ino == m->ino
+		       : (st.st_mode & S_IFMT) == m->type &&
+				 st.st_uid == m->euid && st.st_nlink == 1;
 	if (!ok) {
 		close(fd);
 		return -EAGAIN;
@@ -119,12 +129,13 @@ make_beside(const struct maker *m, const struct place *dst)
 /*
  * Make dst with m. If the name is taken, -n, -u and -i decide whether it
  * stays (returns -EEXIST with r->skipped set); if not, the new entry
- * replaces it atomically. Returns an O_PATH fd of the new entry, or
- * -errno.
+ * replaces it atomically. forced_only (cp -l, -s): it stays, and that is
+ * -EEXIST, unless -f, --remove-destination, -i or -b let it be replaced.
+ * Returns an O_PATH fd of the new entry, or -errno.
  */
 static int
 replace_entry(const struct mapcp_opts *o, const struct maker *m,
-	      const struct place *dst, const struct stat *src,
+	      const struct place *dst, const struct stat *src, bool forced_only,
 	      struct mapcp_report *r)
 {
 	struct stat old;
@@ -139,8 +150,14 @@ replace_entry(const struct mapcp_opts *o, const struct maker *m,
 		return -errno;
 	if (dest_kept(o, &old, src, dst->path, &r->why)) {
 		r->skipped = true;
-		return -EEXIST;
+		return o->flags & MAPCP_NO_CLOBBER_FAIL
+			       ? report_fail(r, MAPCP_STEP_NOT_REPLACING,
+					     EEXIST)
+			       : -EEXIST;
 	}
+	if (forced_only && o->backup == MAPCP_BACKUP_NONE &&
+	    !(o->flags & (MAPCP_FORCE | MAPCP_REMOVE_DEST | MAPCP_INTERACTIVE)))
+		return -EEXIST;
 	/* -b: what is there is kept under its backup name first */
 	if (o->backup != MAPCP_BACKUP_NONE && !S_ISDIR(old.st_mode)) {
 		int ret = backup_name(o, dst->dirfd, dst->name, r->backup,
@@ -159,7 +176,7 @@ static int
 made_fail(struct mapcp_report *r, int ret, enum mapcp_step step)
 {
 	if (ret == -EEXIST && r->skipped)
-		return 0;
+		return r->step == MAPCP_STEP_NONE ? 0 : ret;
 	if (ret == -EAGAIN)
 		return report_fail(r, MAPCP_STEP_MOVED, EAGAIN);
 	return report_fail(r, ret == -EISDIR ? MAPCP_STEP_DST_IS_DIR : step,
@@ -213,6 +230,7 @@ make_other(const struct mapcp_opts *o, uid_t euid, const struct place *src,
 	char target[PATH_MAX + 1];
 	struct maker m = { .type = st->st_mode & S_IFMT,
 			   .st = st,
+			   .mode = st->st_mode & 0777,
 			   .euid = euid };
 	struct mapcp_job job = { .opts = o, .report = r };
 	int fd, ret;
@@ -227,12 +245,23 @@ make_other(const struct mapcp_opts *o, uid_t euid, const struct place *src,
 		m.target = target;
 	} else {
 		m.make = make_node;
+		/* --no-preserve=mode: a new file's default, as in cp */
+		if (o->flags & MAPCP_DEFAULT_MODES)
+			m.mode = S_ISSOCK(st->st_mode) ? 0777 : 0666;
 	}
 	/* with -b nothing is lost: the entry in the way is kept aside */
 	if (!(o->flags & MAPCP_NO_CLOBBER) && o->backup == MAPCP_BACKUP_NONE &&
-	    same_entry(src, dst, st))
+	    same_entry(src, dst, st)) {
+		/* a symlink's other name is that symlink already: done */
+		if (S_ISLNK(st->st_mode) && !same_dirent(src, dst) &&
+		    fstatat(dst->dirfd, dst->name, &made,
+			    AT_SYMLINK_NOFOLLOW) == 0 &&
+		    made.st_dev == st->st_dev && made.st_ino == st->st_ino)
+			return 0;
 		return report_fail(r, MAPCP_STEP_SAME_FILE, EINVAL);
-	fd = replace_entry(o, &m, dst, st, r);
+	}
+	/* --attributes-only: what is there stays, unless -f says otherwise */
+	fd = replace_entry(o, &m, dst, st, o->flags & MAPCP_ATTRIBUTES_ONLY, r);
 	if (fd < 0)
 		return made_fail(r, fd,
 				 S_ISLNK(st->st_mode) ? MAPCP_STEP_SYMLINK
@@ -375,7 +404,10 @@ static int
 link_to(struct mapcp_session *s, const struct link *l, const struct place *dst,
 	const struct stat *st, struct mapcp_report *r)
 {
-	struct maker m = { .make = make_link, .dev = l->dev, .ino = l->ino };
+	struct maker m = {
+		.make = make_link, .linked = true, .dev = l->dev, .ino = l->ino
+	};
+	struct mapcp_opts o = *s->opts;
 	struct stat now;
 	const char *base;
 	int dirfd = link_dir(s, l, &base);
@@ -392,7 +424,9 @@ link_to(struct mapcp_session *s, const struct link *l, const struct place *dst,
 		close(m.link_fd);
 		return 0; /* linked already: rename would do nothing */
 	}
-	fd = replace_entry(s->opts, &m, dst, st, r);
+	/* cp links later names whatever -u says of them */
+	o.flags &= ~(unsigned)MAPCP_UPDATE;
+	fd = replace_entry(&o, &m, dst, st, false, r);
 	close(m.link_fd);
 	if (fd < 0)
 		return made_fail(r, fd, MAPCP_STEP_LINK);
@@ -437,7 +471,11 @@ copy_linked(struct mapcp_session *s, const struct place *src,
 	} else if (l == NULL) {
 		ret = copy_file_at(src, dst, hints | COPY_WANT_INODE, s->opts,
 				   &r);
-		if (ret == 0 && !r.skipped)
+		/* kept by -u, DEST is still what later names link to, as in
+		 * cp; not so by -n or -i, which keep every name as it is */
+		if (ret == 0 && r.dst_ino != 0 &&
+		    (!r.skipped || !(s->opts->flags &
+				     (MAPCP_NO_CLOBBER | MAPCP_INTERACTIVE))))
 			remember(s, st, top, rel, &r);
 	}
 	if (l == NULL) {
@@ -448,4 +486,96 @@ copy_linked(struct mapcp_session *s, const struct place *src,
 	ret = link_to(s, l, dst, st, &r);
 	progress_done(s->opts);
 	emit(s, &r, ret);
+}
+
+/* Is dst's directory the current one? -s makes relative links only there. */
+static bool
+in_cwd(const struct place *dst)
+{
+	struct stat here, dir;
+
+	if (dst->dirfd == AT_FDCWD)
+		return true;
+	return stat(".", &here) < 0 || fstat(dst->dirfd, &dir) < 0 ||
+	       (here.st_dev == dir.st_dev && here.st_ino == dir.st_ino);
+}
+
+/*
+ * cp -l, -s for one SOURCE that is not a directory (st as seen, followed
+ * if follow). cp's same-file rules: with -l, a DEST that is SOURCE's file
+ * already is left as it is and that is success; with -s, a DEST that is
+ * what SOURCE resolves to (not a symlink itself) would become a link to
+ * itself, and is refused.
+ */
+static int
+make_link_to(const struct mapcp_session *s, const struct place *src,
+	     const struct place *dst, const struct stat *st, bool follow,
+	     struct mapcp_report *r)
+{
+	bool hard = s->opts->make == MAPCP_MAKE_HARD_LINK;
+	enum mapcp_step step = hard ? MAPCP_STEP_LINK : MAPCP_STEP_SYMLINK_TO;
+	struct maker m = { .from = src, .euid = s->euid };
+	struct stat old, to = *st;
+	struct place beside;
+	int fd;
+
+	if (dst->err)
+		return report_fail(r, step, dst->err);
+	/* cp -fbl F F: F linked as its own backup, F.~1~ or F~, as with -fb */
+	if (s->opts->backup != MAPCP_BACKUP_NONE &&
+	    (s->opts->flags & MAPCP_FORCE) && S_ISREG(st->st_mode) &&
+	    same_dirent(src, dst)) {
+		if ((fd = backup_name(s->opts, dst->dirfd, dst->name, r->backup,
+				      sizeof(r->backup))) < 0)
+			return report_fail(r, MAPCP_STEP_BACKUP, -fd);
+		r->backup_of_src = true;
+		beside = *dst;
+		beside.name = r->backup;
+		dst = &beside;
+	}
+	if (!dst->err &&
+	    fstatat(dst->dirfd, dst->name, &old, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!follow && S_ISLNK(st->st_mode) &&
+		    fstatat(src->dirfd, src->name, &to, 0) < 0)
+			to = *st;
+		if (hard &&
+		    ((old.st_dev == st->st_dev && old.st_ino == st->st_ino) ||
+		     (!S_ISLNK(old.st_mode) && old.st_dev == to.st_dev &&
+		      old.st_ino == to.st_ino)))
+			return 0;
+		if (!hard && !S_ISLNK(old.st_mode) && old.st_dev == to.st_dev &&
+		    old.st_ino == to.st_ino)
+			return report_fail(r, MAPCP_STEP_SAME_FILE, EINVAL);
+	}
+	if (hard) {
+		m.make = make_hard;
+		m.link_flags = follow ? AT_SYMLINK_FOLLOW : 0;
+		m.linked = true;
+		m.dev = st->st_dev;
+		m.ino = st->st_ino;
+	} else {
+		if (src->path[0] != '/' && !in_cwd(dst))
+			return report_fail(r, MAPCP_STEP_RELATIVE_LINK, EINVAL);
+		m.make = make_symlink;
+		m.type = S_IFLNK;
+		m.target = src->path;
+	}
+	fd = replace_entry(s->opts, &m, dst, st, true, r);
+	if (fd < 0)
+		return made_fail(r, fd, step);
+	close(fd);
+	return 0;
+}
+
+void
+link_source(struct mapcp_session *s, const struct place *src,
+	    const struct place *dst, const struct stat *st, bool follow)
+{
+	struct mapcp_report r;
+
+	entry_report(&r, src->path, dst->path,
+		     s->opts->make == MAPCP_MAKE_HARD_LINK ? "hard link"
+							   : "symbolic link");
+	emit(s, &r, make_link_to(s, src, dst, st, follow, &r));
+	progress_done(s->opts);
 }

@@ -310,6 +310,9 @@ struct place {
 	dev_t dev;        /* dirfd's filesystem, or 0 if not known */
 };
 
+/* Are a and b one directory entry: one name in one directory? */
+bool same_dirent(const struct place *a, const struct place *b);
+
 enum copy_hint {
 	COPY_DST_ABSENT = 1 << 0, /* DEST's directory is new: no DEST yet */
 	COPY_NOFOLLOW = 1 << 1,   /* SOURCE must not be a symlink (trees) */
@@ -378,7 +381,8 @@ int backup_keep(int dirfd, const char *name, const char *b);
  * atomic.c: the xattr that marks a named temporary as mapcp's own, for
  * --clean-temps; never copied from a source (metadata.c).
  */
-#define TEMP_MARK "user.mapcp.temp"
+#define SELINUX_XATTR "security.selinux" /* --preserve=context */
+#define TEMP_MARK     "user.mapcp.temp"
 
 /* progress.c: the counters and the questions shared between threads. */
 void progress_start(const struct mapcp_opts *opts, const char *path);

@@ -1,7 +1,8 @@
 /*
  * What -p and --preserve keep, put on a file before anyone can see it:
  * owner (fchown), extended attributes (flistxattr, fgetxattr, fsetxattr),
- * mode (fchmod) and times to the nanosecond (futimens), in that order,
+ * mode (fchmod, then the POSIX ACLs, copied as their xattrs) and times to
+ * the nanosecond (futimens), in that order,
  * because changing the owner clears set-id bits and security.capability.
  * As in cp, what an unprivileged user may not set (another owner, trusted.*
  * or security.* attributes) is quietly left as it is.
@@ -53,6 +54,60 @@ xattr_get(int fd, const char *name, char **buf)
 	return -ERANGE;
 }
 
+/*
+ * Which xattrs --preserve=xattr copies: not a source's temp mark (it would
+ * make DEST a temporary), not the ACLs (they are the mode's, copied with
+ * it), not the SELinux label (the context's) nor the EVM signature, which
+ * describe the file they are on. The list /etc/xattr.conf gives cp.
+ */
+static bool
+copied_as_xattr(const char *name)
+{
+	return strcmp(name, TEMP_MARK) != 0 &&
+	       strncmp(name, "system.posix_acl_", 17) != 0 &&
+	       strcmp(name, "system.nfs4_acl") != 0 &&
+	       strcmp(name, "system.nfs4acl") != 0 &&
+	       strcmp(name, SELINUX_XATTR) != 0 &&
+	       strcmp(name, "security.evm") != 0;
+}
+
+/*
+ * Copy one xattr from src to dst if it is there; if it is not, remove it
+ * from dst (cp -p: an ACL the temporary inherited from its directory is
+ * not SOURCE's). 0, or -errno; what we may not set is left.
+ */
+static int
+copy_one_xattr(int src, int dst, const char *name)
+{
+	char *value = NULL;
+	ssize_t n = xattr_get(src, name, &value);
+	int ret = 0;
+
+	if (n == -ENODATA) {
+		if (RETRY(fremovexattr(dst, name)) < 0 && errno != ENODATA &&
+		    !not_permitted(errno))
+			ret = -errno;
+	} else if (n < 0) {
+		ret = not_permitted((int)-n) ? 0 : (int)n;
+	} else if (RETRY(fsetxattr(dst, name, value, (size_t)n, 0)) < 0 &&
+		   !not_permitted(errno)) {
+		ret = -errno;
+	}
+	free(value);
+	return ret;
+}
+
+/* The mode's ACLs, as cp copies them with the mode: access, and default. */
+static int
+copy_acls(int src, int dst, const struct stat *st)
+{
+	int ret = copy_one_xattr(src, dst, "system.posix_acl_access");
+
+	if (ret == 0 && S_ISDIR(st->st_mode))
+		ret = copy_one_xattr(src, dst, "system.posix_acl_default");
+	return ret;
+}
+
 static int
 copy_xattrs(int src, int dst)
 {
@@ -68,8 +123,8 @@ copy_xattrs(int src, int dst)
 	     name += strlen(name) + 1) {
 		ssize_t n;
 
-		if (strcmp(name, TEMP_MARK) == 0)
-			continue; /* a source's mark would make DEST a temporary */
+		if (!copied_as_xattr(name))
+			continue;
 		n = xattr_get(src, name, &value);
 		if (n < 0)
 			ret = not_permitted((int)-n) || n == -ENODATA ? 0
@@ -100,9 +155,24 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 		else
 			return fail(job, "ownership", errno);
 	}
+	/*
+	 * A user.* xattr needs write permission on the file, even through a
+	 * descriptor: a copy of a read-only file is made writable by its
+	 * owner while they are set, as cp does.
+	 */
+	if ((p & (MAPCP_PRESERVE_XATTR | MAPCP_PRESERVE_CONTEXT)) &&
+	    src_fd >= 0 && job->dst_mode != (mode_t)-1 &&
+	    !(job->dst_mode & S_IWUSR)) {
+		if (RETRY(fchmod(fd, job->dst_mode | S_IWUSR)) < 0)
+			return job_fail(job, MAPCP_STEP_META, errno);
+		job->dst_mode |= S_IWUSR;
+	}
 	if ((p & MAPCP_PRESERVE_XATTR) && src_fd >= 0 &&
 	    (ret = copy_xattrs(src_fd, fd)) < 0)
 		return fail(job, "extended attributes", -ret);
+	if ((p & MAPCP_PRESERVE_CONTEXT) && src_fd >= 0 &&
+	    (ret = copy_one_xattr(src_fd, fd, SELINUX_XATTR)) < 0)
+		return fail(job, "security context", -ret);
 	if (p & MAPCP_PRESERVE_MODE) {
 		mode = st->st_mode & 07777;
 		/* cp: special bits only for their own owner, if it was asked */
@@ -119,6 +189,10 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 	if (mode != job->dst_mode &&
 	    RETRY(fchmod(fd, mode)) < 0) /* not made so */
 		return job_fail(job, MAPCP_STEP_META, errno);
+	/* after the mode, which would change an ACL's mask */
+	if ((p & MAPCP_PRESERVE_MODE) && src_fd >= 0 &&
+	    (ret = copy_acls(src_fd, fd, st)) < 0)
+		return fail(job, "permissions", -ret);
 	if (p & MAPCP_PRESERVE_TIMESTAMPS) {
 		struct timespec ts[2] = { st->st_atim, st->st_mtim };
 

@@ -219,6 +219,7 @@ static const struct {
 			       false },
 	[MAPCP_STEP_REOPEN] = { "cannot return to directory ", true, "", true },
 	[MAPCP_STEP_BACKUP] = { "cannot backup ", true, "", true },
+	[MAPCP_STEP_NOT_REPLACING] = { "not replacing ", true, "", false },
 };
 
 char *
@@ -245,11 +246,12 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 			 e);
 	else if (r->step == MAPCP_STEP_BACKUP_IS_SRC)
 		snprintf(buf, size,
-			 "backing up %s might destroy source;  %s not copied", d,
-			 s);
+			 "backing up %s might destroy source;  %s not copied",
+			 d, s);
 	else if (r->step == MAPCP_STEP_NOT_ATOMIC)
-		snprintf(buf, size, "cannot replace %s atomically: %s (--atomic)",
-			 d, r->inplace_why ? r->inplace_why : e);
+		snprintf(buf, size,
+			 "cannot replace %s atomically: %s (--atomic)", d,
+			 r->inplace_why ? r->inplace_why : e);
 	else if (r->step == MAPCP_STEP_INTO_SELF)
 		snprintf(buf, size,
 			 "cannot copy a directory, %s, into itself, %s", s, d);
@@ -261,6 +263,19 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 	else if (r->step == MAPCP_STEP_LINK)
 		snprintf(buf, size, "cannot create hard link %s to %s: %s", d,
 			 s, e);
+	else if (r->step == MAPCP_STEP_RELATIVE_LINK)
+		/* cp's quotef: the name bare if the shell would take it so */
+		snprintf(buf, size,
+			 "%s: can make relative symbolic links only in "
+			 "current directory",
+			 r->dst[strspn(r->dst, "abcdefghijklmnopqrstuvwxyz"
+					       "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					       "0123456789._/+-,=@%^")] == '\0'
+				 ? r->dst
+				 : d);
+	else if (r->step == MAPCP_STEP_SYMLINK_TO)
+		snprintf(buf, size, "cannot create symbolic link %s to %s: %s",
+			 d, s, e);
 	else if (r->step == MAPCP_STEP_THROUGH_NEW_LINK)
 		snprintf(buf, size,
 			 "will not copy %s through just-created symlink %s", s,
@@ -364,20 +379,29 @@ mapcp_parse_size(const char *s, size_t *out)
 	return 0;
 }
 
+/* --preserve's names, in cp's order. */
+static const struct {
+	const char *name;
+	unsigned int bits;
+} attrs[] = {
+	{ "mode", MAPCP_PRESERVE_MODE },
+	{ "timestamps", MAPCP_PRESERVE_TIMESTAMPS },
+	{ "ownership", MAPCP_PRESERVE_OWNERSHIP },
+	{ "links", MAPCP_PRESERVE_LINKS },
+	{ "context", MAPCP_PRESERVE_CONTEXT },
+	{ "xattr", MAPCP_PRESERVE_XATTR },
+	{ "all", MAPCP_PRESERVE_ALL },
+};
+
+const char *
+mapcp_preserve_name(unsigned int i)
+{
+	return i < sizeof(attrs) / sizeof(attrs[0]) ? attrs[i].name : NULL;
+}
+
 int
 mapcp_parse_preserve(const char *list, unsigned int *out)
 {
-	static const struct {
-		const char *name;
-		unsigned int bits;
-	} attrs[] = {
-		{ "mode", MAPCP_PRESERVE_MODE },
-		{ "ownership", MAPCP_PRESERVE_OWNERSHIP },
-		{ "timestamps", MAPCP_PRESERVE_TIMESTAMPS },
-		{ "links", MAPCP_PRESERVE_LINKS },
-		{ "xattr", MAPCP_PRESERVE_XATTR },
-		{ "all", MAPCP_PRESERVE_ALL },
-	};
 	unsigned int bits = 0;
 	const char *p = list;
 

@@ -180,11 +180,14 @@ copy_operand(struct mapcp_session *s, const char *src, const struct place *d,
 	struct place sp = { .dirfd = AT_FDCWD, .name = src, .path = src };
 	bool as_itself =
 		S_ISLNK(st->st_mode) ||
-		(recursive && !S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode));
+		(recursive && !S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode) &&
+		 !(o->flags & MAPCP_COPY_CONTENTS));
 	struct mapcp_report r;
 
 	if (S_ISDIR(st->st_mode) && recursive)
 		tree_copy(s, src, d, st);
+	else if (o->make != MAPCP_MAKE_COPY && !S_ISDIR(st->st_mode))
+		link_source(s, &sp, d, st, mapcp_follows(o, true));
 	else if (links_wanted(o, st, true) &&
 		 (as_itself || S_ISREG(st->st_mode)))
 		copy_top_linked(s, &sp, d, st, as_itself);

@@ -198,6 +198,12 @@ void copy_file_task(struct tree *t, struct dir *d, const char *name);
 
 /* entries.c */
 
+/*
+ * cp -l, -s: dst made a hard link to src (through a symlink if follow),
+ * or a symbolic link to src's path; reported.
+ */
+void link_source(struct mapcp_session *s, const struct place *src,
+		 const struct place *dst, const struct stat *st, bool follow);
 /* A symlink or special file, made as itself at dst. */
 void copy_other(struct mapcp_session *s, const struct place *src,
 		const struct place *dst, const struct stat *st);

@@ -90,9 +90,9 @@ digest_both(struct mapcp_job *job, XXH3_state_t *a, XXH3_state_t *b,
 			stop = next;
 		}
 		if ((ret = digest_range(src, a, buf, start, stop - start)) < 0)
-			return ret == -ENODATA ? job_changed(job)
-					       : job_fail(job, MAPCP_STEP_READ,
-							  -ret);
+			return ret == -ENODATA
+				       ? job_changed(job)
+				       : job_fail(job, MAPCP_STEP_READ, -ret);
 		/* DEST cut short: it does not read back as written */
 		if (b != NULL &&
 		    (ret = digest_range(dst, b, buf, start, stop - start)) < 0)

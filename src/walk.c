@@ -455,7 +455,10 @@ int
 make_dst_dir(const struct mapcp_session *s, int pfd, const char *name,
 	     struct dir *d, struct stat *st, struct mapcp_report *r)
 {
-	mode_t mode = d->st.st_mode & 07777;
+	/* --no-preserve=mode: the default permissions, SOURCE's other bits */
+	mode_t mode = s->opts->flags & MAPCP_DEFAULT_MODES
+			      ? (d->st.st_mode & 07000) | 0777
+			      : d->st.st_mode & 07777;
 	int fd;
 
 	d->omitted = omitted_bits(s->opts, mode);
@@ -631,8 +634,13 @@ enter(struct tree *t, struct dir *d, const int pfd[2], const char *srcname,
 	if (ret == 0 &&
 	    idmap_put(&t->ancestors, d->st.st_dev, d->st.st_ino, &present) < 0)
 		ret = report_fail(r, MAPCP_STEP_MKDIR, ENOMEM);
-	if (ret == 0 && (ret = read_dir(d->fd[SRC], t->dents, &d->entries,
-					&d->nentries)) < 0)
+	/* -x: a directory on another filesystem is made, left empty */
+	if (ret == 0 && (t->opts->flags & MAPCP_ONE_FS) && d->parent != NULL &&
+	    d->parent->st.st_dev != d->st.st_dev) {
+		d->entries = NULL;
+		d->nentries = 0;
+	} else if (ret == 0 && (ret = read_dir(d->fd[SRC], t->dents,
+					       &d->entries, &d->nentries)) < 0)
 		ret = report_fail(r, MAPCP_STEP_OPEN_SRC, -ret);
 	if (ret < 0) {
 		for (int i = SRC; i <= DST; i++)
@@ -715,6 +723,46 @@ copy_in_walk(struct tree *t, struct dir *d, const char *name,
 	free(rel);
 }
 
+/*
+ * --copy-contents: a FIFO or device in the tree is read as a file is
+ * (waiting for a FIFO's writer, as cp does), in the walk.
+ */
+static void
+copy_contents(struct tree *t, struct dir *d, const char *name)
+{
+	char *sp = walk_path(d, SRC, name), *dp = walk_path(d, DST, name);
+	struct place s, p;
+	unsigned int hints = entry_places(t, d, name, sp, dp, &s, &p);
+	struct mapcp_report r;
+
+	emit(t->s, &r,
+	     copy_file_at(&s, &p, hints & ~(unsigned)COPY_EXPECT_REG, t->opts,
+			  &r));
+	free(sp);
+	free(dp);
+}
+
+/* cp -l, -s: an entry that is not a directory, linked to. */
+static void
+link_in_walk(struct tree *t, struct dir *d, const char *name,
+	     const struct stat *st)
+{
+	char *sp = walk_path(d, SRC, name), *dp = walk_path(d, DST, name);
+	struct place s, p;
+
+	entry_places(t, d, name, sp, dp, &s, &p);
+	if (sp == NULL && t->opts->make == MAPCP_MAKE_SYMLINK) {
+		struct mapcp_report r;
+
+		entry_report(&r, name, dp ? dp : name, "symbolic link");
+		emit(t->s, &r, report_fail(&r, MAPCP_STEP_SYMLINK_TO, ENOMEM));
+	} else {
+		link_source(t->s, &s, &p, st, t->follow);
+	}
+	free(sp);
+	free(dp);
+}
+
 /* One entry of directory d; a subdirectory entered is returned. */
 static struct dir *
 copy_entry(struct tree *t, struct dir *d, const struct dir_entry *e)
@@ -722,7 +770,8 @@ copy_entry(struct tree *t, struct dir *d, const struct dir_entry *e)
 	const struct mapcp_opts *o = t->opts;
 	struct stat st;
 
-	if (e->type == DT_REG && !(o->preserve & MAPCP_PRESERVE_LINKS)) {
+	if (e->type == DT_REG && !(o->preserve & MAPCP_PRESERVE_LINKS) &&
+	    o->make == MAPCP_MAKE_COPY) {
 		pool_add(t, d, e->name); /* the worker stats it, once open */
 		return NULL;
 	}
@@ -737,7 +786,12 @@ copy_entry(struct tree *t, struct dir *d, const struct dir_entry *e)
 	}
 	if (S_ISDIR(st.st_mode))
 		return enter_subdir(t, d, e->name, &st);
-	if (S_ISREG(st.st_mode) && !links_wanted(o, &st, false))
+	if (o->make != MAPCP_MAKE_COPY)
+		link_in_walk(t, d, e->name, &st);
+	else if ((o->flags & MAPCP_COPY_CONTENTS) && !S_ISREG(st.st_mode) &&
+		 !S_ISLNK(st.st_mode))
+		copy_contents(t, d, e->name);
+	else if (S_ISREG(st.st_mode) && !links_wanted(o, &st, false))
 		pool_add(t, d, e->name);
 	else
 		copy_in_walk(t, d, e->name, &st);

@@ -73,3 +73,20 @@ complete_words() {
 	[ "$(complete_words mapcp --ver)" = "--verbose --verify --version " ]
 	[ "$(complete_words mapcp-bench --workload = t)" = "tree " ]
 }
+
+@test "make install makes no cp; install-cp-link makes one where asked, and mapcp speaks as cp there" {
+	run stage install
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"make install-cp-link CPLINK="* ]]
+	[ -z "$(find "$T/stage" -name cp)" ]
+	run stage install-cp-link
+	[ "$status" -ne 0 ] && [[ "$output" == *"usage: make install-cp-link"* ]]
+	run stage install-cp-link CPLINK=/usr/bin/cp
+	[ "$status" -ne 0 ] && [[ "$output" == *"refusing to replace"* ]] && [ "$(readlink -f /usr/bin/cp)" != "$(readlink -f "$MAPCP")" ]
+	make -s -C "$ROOT" -o all install-cp-link CPLINK="$T/bin/cp" \
+		BINDIR="$(dirname "$MAPCP")"
+	[ "$(readlink "$T/bin/cp")" = "$(dirname "$MAPCP")/mapcp" ]
+	run "$T/bin/cp" no-such x
+	[ "$status" -eq 1 ]
+	[ "$output" = "cp: cannot stat 'no-such': No such file or directory" ]
+}

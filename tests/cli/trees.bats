@@ -202,9 +202,9 @@ make_tree() {
 	[ "$status" -eq 0 ]
 	[ "$(stat -c %Y h)" != "$(stat -c %Y f)" ]
 	[ "$(stat -c %a h)" = 640 ]
-	run "$MAPCP" --preserve=bogus f i
+	LC_ALL=C run "$MAPCP" --preserve=bogus f i
 	[ "$status" -eq 1 ]
-	[[ "$output" == "mapcp: invalid attribute list 'bogus'"* ]]
+	[[ "$output" == "mapcp: invalid argument 'bogus' for '--preserve'"* ]]
 	[ ! -e i ]
 }
 
@@ -260,7 +260,7 @@ make_tree() {
 	touch -d '2019-01-01' dst_older
 	run "$MAPCP" -uv src dst_newer
 	[ "$status" -eq 0 ]
-	[ "$output" = "skipped 'dst_newer'" ]
+	[ -z "$output" ] # cp 9.1's -v says nothing of what it skips
 	[ "$(cat dst_newer)" = newer ]
 	run "$MAPCP" -u src dst_older
 	[ "$status" -eq 0 ]

@@ -74,7 +74,7 @@ load helpers
 	run "$MAPCP" --progress=never src b
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
-	run "$MAPCP" --progress=sometimes src c
+	LC_ALL=C run "$MAPCP" --progress=sometimes src c
 	[ "$status" -eq 1 ]
 	[[ "$output" == "mapcp: invalid argument 'sometimes' for '--progress'"* ]]
 }

@@ -44,7 +44,7 @@ static void __attribute__((noreturn)) fuzz_exit(int status)
 
 #define MAX_ARGS 32
 /* parse_options()'s short options: keep in step with cli/mapcp.c. */
-#define SHORT_OPTIONS "abde:fHhij:LnPpRrS:t:Tuv"
+#define SHORT_OPTIONS "abde:fHhij:lLnPpRrsS:t:TuvxZ"
 #define TRY_HELP      "Try 'mapcp --help' for more information.\n"
 #define RUNS_ON       (-2) /* status: parse_options() returned */
 
@@ -210,11 +210,40 @@ model_option(struct cli *m, int c, const char *arg)
 		o->deref = MAPCP_DEREF_ARGS;
 		return 0;
 	case 'i':
-		o->flags = (o->flags | MAPCP_INTERACTIVE) & ~MAPCP_NO_CLOBBER;
+		o->flags =
+			(o->flags | MAPCP_INTERACTIVE) &
+			~(unsigned)(MAPCP_NO_CLOBBER | MAPCP_NO_CLOBBER_FAIL);
+		m->no_clobber_n = false;
 		return 0;
 	case 'n':
-		o->flags = (o->flags | MAPCP_NO_CLOBBER) & ~MAPCP_INTERACTIVE;
+		o->flags =
+			(o->flags | MAPCP_NO_CLOBBER) &
+			~(unsigned)(MAPCP_INTERACTIVE | MAPCP_NO_CLOBBER_FAIL);
+		m->no_clobber_n = true;
 		return 0;
+	case 'l':
+		o->make = MAPCP_MAKE_HARD_LINK;
+		m->hard_link = true;
+		return 0;
+	case 's':
+		o->make = MAPCP_MAKE_SYMLINK;
+		m->symbolic_link = true;
+		return 0;
+	case 'x':
+		o->flags |= MAPCP_ONE_FS;
+		return 0;
+	case OPT_ATTRIBUTES_ONLY:
+		o->flags |= MAPCP_ATTRIBUTES_ONLY;
+		return 0;
+	case OPT_COPY_CONTENTS:
+		o->flags |= MAPCP_COPY_CONTENTS;
+		return 0;
+	case OPT_STRIP_SLASHES:
+		m->strip_slashes = true;
+		return 0;
+	case 'Z':        /* depends on the machine's SELinux */
+	case OPT_UPDATE: /* cp's argmatch: not modelled */
+		return -1;
 	case 'j':
 	case OPT_QUEUE_DEPTH:
 		errno = 0;
@@ -293,10 +322,17 @@ model_option(struct cli *m, int c, const char *arg)
 		if ((arg != NULL || c == OPT_NO_PRESERVE) &&
 		    mapcp_parse_preserve(arg ? arg : "", &bits) < 0)
 			return 1;
+		/* --preserve=context: depends on the machine's SELinux */
+		if (c == OPT_PRESERVE && (bits & MAPCP_PRESERVE_CONTEXT))
+			return -1;
 		if (c == OPT_PRESERVE)
 			o->preserve |= bits;
 		else
 			o->preserve &= ~bits;
+		if ((bits & MAPCP_PRESERVE_MODE) && c == OPT_PRESERVE)
+			o->flags &= ~(unsigned)MAPCP_DEFAULT_MODES;
+		else if (bits & MAPCP_PRESERVE_MODE)
+			o->flags |= MAPCP_DEFAULT_MODES;
 		return 0;
 	case OPT_PARENTS:
 		m->parents = true;
@@ -362,6 +398,10 @@ model(struct cli *m, int argc, char **argv)
 	free(copy);
 	if (ret != RUNS_ON)
 		return ret;
+	if (m->hard_link && m->symbolic_link)
+		return 1;
+	if (m->hard_link && m->opts.deref == MAPCP_DEREF_DEFAULT)
+		m->opts.deref = MAPCP_DEREF_ALWAYS;
 	if ((m->show_maps || m->pause) && !engine_set)
 		m->opts.engine = "mmap";
 	return mapcp_check_opts(&m->opts) == NULL ? RUNS_ON : 1;
@@ -387,7 +427,8 @@ check_model(const struct outcome *o, int argc, char **argv)
 	CHECK(a->queue_depth == b->queue_depth && a->jobs == b->jobs);
 	CHECK(a->sparse == b->sparse && a->reflink == b->reflink);
 	CHECK(a->flags == b->flags && a->deref == b->deref);
-	CHECK(a->preserve == b->preserve);
+	CHECK(a->preserve == b->preserve && a->make == b->make);
+	CHECK(o->cli.strip_slashes == m.strip_slashes);
 	CHECK(o->cli.target_dir == m.target_dir);
 	CHECK(o->cli.no_target_dir == m.no_target_dir);
 	CHECK(o->cli.parents == m.parents && o->cli.verbose == m.verbose);
