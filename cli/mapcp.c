@@ -442,10 +442,12 @@ preserve_arg(const struct cli *cli, const char *what, const char *arg)
 	/* cp's argmatch message, for the first word it does not know */
 	for (const char *p = arg;; p++) {
 		size_t n = strcspn(p, ",");
-		char *word = strndup(p, n);
+		static char *word; /* kept: argmatch() may exit with it */
 		struct word names[16];
 		size_t k = 0;
 
+		free(word);
+		word = strndup(p, n);
 		if (word == NULL) {
 			perror(cli->prog);
 			exit(1);
@@ -458,7 +460,6 @@ preserve_arg(const struct cli *cli, const char *what, const char *arg)
 			/* "" abbreviates every name: ambiguous, as in cp */
 			argmatch(cli, what, word, names, k);
 		}
-		free(word);
 		p += n;
 		if (*p == '\0')
 			break;
