@@ -432,7 +432,7 @@ count_arg(const struct cli *cli, const char *what, const char *arg,
 static unsigned int
 preserve_arg(const struct cli *cli, const char *what, const char *arg)
 {
-	unsigned int bits;
+	unsigned int bits = 0;
 
 	if (arg == NULL)
 		return MAPCP_PRESERVE_MODE | MAPCP_PRESERVE_OWNERSHIP |
