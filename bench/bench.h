@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "mapcp.h"
 #include "runner.h"
 #include "stats.h"
 

@@ -59,7 +59,7 @@ struct plan {
 	char mmap_cp[PATH_MAX];
 	char mapcp[PATH_MAX];
 	long done, total; /* runs, for progress */
-	long trashed;	  /* trees moved aside by clear_dst() */
+	long trashed;     /* trees moved aside by clear_dst() */
 	double started;
 };
 
@@ -89,15 +89,6 @@ xstrdup(const char *s)
 	if (p == NULL)
 		die("%s", "out of memory");
 	return p;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* clang-format off */
@@ -184,8 +175,8 @@ count_arg(const char *what, const char *arg, long min, long max)
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (*arg < '0' || *arg > '9' || *end != '\0' || errno != 0 ||
-	    v < min || v > max)
+	if (*arg < '0' || *arg > '9' || *end != '\0' || errno != 0 || v < min ||
+	    v > max)
 		die(what, arg);
 	return v;
 }
@@ -256,9 +247,8 @@ parse(struct options *o, int argc, char **argv)
 					     LONG_MAX);
 			break;
 		case OPT_RUNS:
-			o->runs =
-				(int)count_arg("bad run count '%s'", optarg, 1,
-					       INT_MAX);
+			o->runs = (int)count_arg("bad run count '%s'", optarg,
+						 1, INT_MAX);
 			break;
 		case OPT_SIZES:
 			o->sizes = optarg;
@@ -576,22 +566,6 @@ plan_commands(struct plan *p)
 		die("%s", "nothing to measure");
 }
 
-/* Does this mapcp copy trees (-r)? The tree workload needs it. */
-static void
-need_recursive(struct plan *p)
-{
-	char **argv = ARGV(p->o->mapcp, "--help");
-	char out[8192];
-	struct measure m;
-
-	if (run_measured(argv, out, sizeof(out), NULL, 0, &m) < 0 ||
-	    strstr(out, "--recursive") == NULL)
-		die("%s",
-		    "the tree workload is not available: this mapcp cannot "
-		    "copy directory trees yet (it has no -r)");
-	free_argv(argv);
-}
-
 static void
 plan_sources(struct plan *p)
 {
@@ -691,7 +665,7 @@ static void
 progress(struct plan *p, const struct cell *c, int run)
 {
 	static double last;
-	double t = now(), eta;
+	double t = mapcp_monotonic(), eta;
 	char size[32];
 
 	p->done++;
@@ -848,7 +822,7 @@ measure(struct plan *p, struct results *r)
 	r->ncells = p->nsizes * caches * p->ncmds;
 	r->cells = xcalloc((size_t)r->ncells, sizeof(*r->cells));
 	p->total = (long)r->ncells * total_runs;
-	p->started = now();
+	p->started = mapcp_monotonic();
 	for (int z = 0, k = 0; z < p->nsizes; z++) {
 		for (int cs = 0; cs < 2; cs++) {
 			struct cell *row = &r->cells[k];
@@ -935,8 +909,6 @@ main(int argc, char **argv)
 	find_mapcp(&p);
 	find_mmap_cp(&p);
 	snprintf(p.dst, sizeof(p.dst), "%s/dst", o.dir);
-	if (o.workload == WORKLOAD_TREE)
-		need_recursive(&p);
 	plan_sources(&p);
 	plan_commands(&p);
 	digest_sources(&p);

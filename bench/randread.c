@@ -30,15 +30,6 @@ next(uint64_t *s)
 	return *s * 2685821657736338717ull;
 }
 
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* Do the reads; *sum gets the checksum. 0 or -errno. */
 static int
 reads(int fd, const unsigned char *map, off_t size, long n, unsigned long seed,
@@ -102,9 +93,9 @@ random_read_child(const char *method, const char *path, long n,
 		fprintf(stderr, "unknown method '%s'\n", method);
 		return 1;
 	}
-	t0 = now_ns();
+	t0 = (mapcp_monotonic() * 1e9);
 	ret = reads(fd, map, st.st_size, n, seed, &sum);
-	printf("%.0f %llu\n", now_ns() - t0, sum);
+	printf("%.0f %llu\n", (mapcp_monotonic() * 1e9) - t0, sum);
 	if (ret < 0)
 		fprintf(stderr, "read: %s\n", strerror(-ret));
 	return ret < 0;

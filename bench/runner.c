@@ -15,16 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mapcp.h" /* mapcp_monotonic() */
 #include "runner.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double
 seconds(struct timeval tv)
@@ -77,7 +69,7 @@ run_measured(char *const argv[], char *out, size_t outsize, char *err,
 		ret = -errno;
 		goto out;
 	}
-	t0 = now();
+	t0 = mapcp_monotonic();
 	pid = fork();
 	if (pid < 0) {
 		ret = -errno;
@@ -91,7 +83,7 @@ run_measured(char *const argv[], char *out, size_t outsize, char *err,
 			goto out;
 		}
 	}
-	m->wall = now() - t0;
+	m->wall = mapcp_monotonic() - t0;
 	m->user = seconds(ru.ru_utime);
 	m->sys = seconds(ru.ru_stime);
 	m->minflt = ru.ru_minflt;

@@ -39,4 +39,3 @@ cli_test_hooks(struct cli *cli)
 			cli->opts.fail_errno = names[i].err ? names[i].err : -1;
 	cli->opts.fail_after = strtoll(colon + 1, NULL, 10);
 }
-

@@ -19,9 +19,9 @@
 
 #include "cli.h"
 
-#define TICK_NS 100000000L /* ten redraws a second at most */
-#define PLAIN_EVERY 3.0		    /* seconds between plain lines */
-#define AUTO_AFTER 0.5		    /* seconds before auto shows itself */
+#define TICK_NS     100000000L /* ten redraws a second at most */
+#define PLAIN_EVERY 3.0        /* seconds between plain lines */
+#define AUTO_AFTER  0.5        /* seconds before auto shows itself */
 
 struct display {
 	struct cli *cli;
@@ -38,15 +38,6 @@ struct display {
 	double rate, mark_t;
 	unsigned long long mark_bytes;
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* 1.5 GiB, 312.0 KiB, 17 B */
 static void
@@ -94,7 +85,7 @@ status(struct display *d, char *buf, size_t size, bool final)
 	unsigned long long bytes = p->bytes, total = p->total_bytes;
 	unsigned long long files = p->files, nfiles = p->total_files;
 	bool scanned = p->scanned;
-	double t = now();
+	double t = mapcp_monotonic();
 	char done[32], all[32], rate[32], eta[32] = "";
 
 	if (t - d->mark_t >= 1.0) {
@@ -117,9 +108,12 @@ status(struct display *d, char *buf, size_t size, bool final)
 		snprintf(buf, size, "%s in %llu file%s, %.1f s, %s/s", done,
 			 files, files == 1 ? "" : "s", t - d->started, rate);
 	else
-		snprintf(buf, size, "%s / %s%s %3.0f%%  %s/s  ETA %s  %llu/%llu%s files",
+		snprintf(buf, size,
+			 "%s / %s%s %3.0f%%  %s/s  ETA %s  %llu/%llu%s files",
 			 done, all, scanned ? "" : "+",
-			 total ? 100.0 * (double)(bytes < total ? bytes : total) /
+			 total ? 100.0 *
+					 (double)(bytes < total ? bytes
+								: total) /
 					 (double)total
 			       : 0.0,
 			 rate, eta, files, nfiles, scanned ? "" : "+");
@@ -211,7 +205,7 @@ drawer(void *arg)
 	bool shown = false;
 
 	do {
-		double t = now() - d->started;
+		double t = mapcp_monotonic() - d->started;
 
 		if (d->cli->progress_when == WHEN_AUTO && t < AUTO_AFTER)
 			continue;
@@ -278,7 +272,7 @@ display_start(struct cli *cli, char **srcs, int n)
 	d->cli = cli;
 	d->srcs = srcs;
 	d->nsrcs = n;
-	d->started = d->mark_t = now();
+	d->started = d->mark_t = mapcp_monotonic();
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

@@ -251,6 +251,11 @@ enum mapcp_step {
 	MAPCP_STEP_RELATIVE_LINK, /* 'DST': can make relative symbolic links
 				     only in current directory */
 	MAPCP_STEP_NOT_REPLACING, /* not replacing 'DST' (--update=none-fail) */
+	/*
+	 * cannot copy 'SRC' to 'DST': a failure that named no step of its
+	 * own (a bug: the test build aborts on it instead)
+	 */
+	MAPCP_STEP_UNKNOWN,
 };
 
 #define MAPCP_MAX_FALLBACKS 8
@@ -288,6 +293,9 @@ struct mapcp_report {
 	dev_t dst_dev; /* the copy's device and inode, when asked */
 	ino_t dst_ino;
 };
+
+/* Seconds on CLOCK_MONOTONIC: the one clock of the lab and the display. */
+double mapcp_monotonic(void);
 
 /* Fill opts with the defaults, reading the process's umask once. */
 void mapcp_opts_init(struct mapcp_opts *opts);

@@ -79,7 +79,7 @@ forget_temp(struct atomic *a)
 static bool
 hold(int fd)
 {
-	return RETRY(flock(fd, LOCK_SH | LOCK_NB)) == 0;
+	return RETRY_EINTR(flock(fd, LOCK_SH | LOCK_NB)) == 0;
 }
 
 /* The mark --clean-temps looks for: "ino:N", N fd's inode number. */
@@ -108,9 +108,9 @@ mark(int fd)
 }
 int
 atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
-	    struct mapcp_job *job)
+	    struct mapcp_report *r)
 {
-	bool known = process_umask != (mode_t)-1;
+	mode_t umask = process_umask();
 	int ret;
 
 	memset(a, 0, sizeof(*a));
@@ -124,11 +124,11 @@ atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 		a->fd = RETRY(openat(a->dirfd, ".",
 				     O_TMPFILE | O_RDWR | O_CLOEXEC, mode));
 		if (a->fd >= 0) {
-			a->mode = known ? mode & ~process_umask : (mode_t)-1;
+			a->mode = mode & ~umask;
 			return 0;
 		}
 		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-			return job_fail(job, MAPCP_STEP_CREATE, errno);
+			return report_fail(r, MAPCP_STEP_CREATE, errno);
 	}
 	for (int tries = 0; tries < 100; tries++) {
 		temp_name(a);
@@ -144,7 +144,7 @@ atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 		}
 		if (a->fd >= 0) {
 			temp_made(a->slot);
-			a->mode = known ? 0600 & ~process_umask : (mode_t)-1;
+			a->mode = 0600 & ~umask;
 			mark(a->fd);
 			return 0;
 		}
@@ -153,7 +153,7 @@ atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
 		if (ret != EEXIST)
 			break;
 	}
-	return job_fail(job, MAPCP_STEP_CREATE, ret);
+	return report_fail(r, MAPCP_STEP_CREATE, ret);
 }
 
 /*
@@ -308,12 +308,12 @@ unplace(struct atomic *a)
 
 int
 atomic_commit(struct atomic *a, bool no_replace, bool sync,
-	      struct mapcp_job *job)
+	      struct mapcp_report *r)
 {
 	int ret, placed, dup_fd;
 
 	if (sync && RETRY(fsync(a->fd)) < 0)
-		return job_fail(job, MAPCP_STEP_SYNC, errno);
+		return report_fail(r, MAPCP_STEP_SYNC, errno);
 	/*
 	 * Errors a filesystem reports at close (NFS does) must come before
 	 * DEST is replaced, but the temporary stays open until it is in
@@ -321,15 +321,15 @@ atomic_commit(struct atomic *a, bool no_replace, bool sync,
 	 * So a duplicate is closed: the flush runs at every close(2).
 	 */
 	if ((dup_fd = RETRY(fcntl(a->fd, F_DUPFD_CLOEXEC, 0))) < 0)
-		return job_fail(job, MAPCP_STEP_COMMIT, errno);
+		return report_fail(r, MAPCP_STEP_COMMIT, errno);
 	if (close_checked(dup_fd) < 0)
-		return job_fail(job, MAPCP_STEP_CLOSE, errno);
+		return report_fail(r, MAPCP_STEP_CLOSE, errno);
 	placed = place(a, no_replace, sync);
 	if (placed < 0)
-		return job_fail(job, MAPCP_STEP_COMMIT, -placed);
+		return report_fail(r, MAPCP_STEP_COMMIT, -placed);
 	if (placed == 0 && sync && (ret = sync_dir(a)) < 0) {
 		unplace(a);
-		return job_fail(job, MAPCP_STEP_SYNC, -ret);
+		return report_fail(r, MAPCP_STEP_SYNC, -ret);
 	}
 	if (a->how == PLACED_EXCHANGED) { /* the old DEST, now unneeded */
 		(void)RETRY(unlinkat(a->dirfd, a->tmpname, 0));
@@ -404,7 +404,7 @@ clean_one(int dirfd, const char *name, const struct stat *dir)
 		ret = EPERM;
 	else if ((dir->st_mode & S_ISVTX) && st.st_uid != geteuid())
 		ret = MAPCP_TEMP_NOT_YOURS;
-	if (ret == 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+	if (ret == 0 && RETRY_EINTR(flock(fd, LOCK_EX | LOCK_NB)) < 0)
 		ret = errno == EWOULDBLOCK ? EBUSY : errno;
 	if (ret == 0 && !marked(fd))
 		ret = MAPCP_TEMP_UNMARKED;

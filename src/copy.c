@@ -699,8 +699,9 @@ commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
 	if (d->exists && d->writable && !d->in_way && !job->opts->preserve &&
 	    RETRY(fchown(job->dst_fd, d->st.st_uid, d->st.st_gid)) < 0)
 		(void)RETRY(fchown(job->dst_fd, (uid_t)-1, d->st.st_gid));
-	ret = meta_apply(job, job->src_fd, job->dst_fd, src,
-			 dest_mode(d, src, job->opts));
+	ret = meta_apply(job->opts, job->src_fd, job->dst_fd, src,
+			 job->dst_mode, dest_mode(d, src, job->opts),
+			 job->report);
 	if (ret < 0)
 		return ret;
 	if (want_inode && (ret = note_inode(job)) < 0)
@@ -709,7 +710,7 @@ commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
 		return ret;
 	a->existed = d->exists;
 	ret = atomic_commit(a, flags & MAPCP_NO_CLOBBER, flags & MAPCP_FSYNC,
-			    job);
+			    job->report);
 	job->dst_fd = -1; /* atomic_commit closed it */
 	if (ret == 1)
 		job->report->skipped = true;
@@ -827,7 +828,7 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 		ret = open_inplace(job, d, st, hints & COPY_IN_TREE);
 	} else {
 		ret = atomic_open(&a, d->dirfd, d->name, dest_mode(d, st, opts),
-				  job);
+				  job->report);
 		job->dst_fd = a.fd;
 		job->dst_mode = a.mode;
 	}
@@ -850,8 +851,9 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 	}
 	/* -p with --inplace: DEST's own inode gets the metadata, at the end */
 	if (ret == 0 && inplace && opts->preserve && job->seekable_dst)
-		ret = meta_apply(job, job->src_fd, job->dst_fd, st,
-				 dest_mode(d, st, opts));
+		ret = meta_apply(opts, job->src_fd, job->dst_fd, st,
+				 job->dst_mode, dest_mode(d, st, opts),
+				 job->report);
 	else if (ret == 0 && inplace && d->made &&
 		 RETRY(fchmod(job->dst_fd, dest_mode(d, st, opts))) < 0)
 		ret = job_fail(job, MAPCP_STEP_META, errno);
@@ -971,7 +973,7 @@ mapcp_copy_file(const char *src, const char *dst, const struct mapcp_opts *opts,
 	int dirfd, ret;
 
 	place_of_path(dst, &d, &dirfd);
-	ret = copy_file_at(&s, &d, 0, opts, report);
+	ret = report_checked(report, copy_file_at(&s, &d, 0, opts, report));
 	if (dirfd >= 0)
 		close(dirfd);
 	return ret;

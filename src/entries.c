@@ -232,7 +232,6 @@ make_other(const struct mapcp_opts *o, uid_t euid, const struct place *src,
 			   .st = st,
 			   .mode = st->st_mode & 0777,
 			   .euid = euid };
-	struct mapcp_job job = { .opts = o, .report = r };
 	int fd, ret;
 
 	if (S_ISLNK(st->st_mode)) {
@@ -266,7 +265,7 @@ make_other(const struct mapcp_opts *o, uid_t euid, const struct place *src,
 		return made_fail(r, fd,
 				 S_ISLNK(st->st_mode) ? MAPCP_STEP_SYMLINK
 						      : MAPCP_STEP_SPECIAL);
-	ret = o->preserve ? meta_apply_node(&job, fd, st) : 0;
+	ret = o->preserve ? meta_apply_node(o, fd, st, r) : 0;
 	if (ret == 0 && want_inode && fstat(fd, &made) == 0) {
 		r->dst_dev = made.st_dev; /* for later hard links to it */
 		r->dst_ino = made.st_ino;

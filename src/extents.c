@@ -97,9 +97,7 @@ block_at(struct extents *x, off_t off, off_t limit, size_t *n, int *err)
 
 		if (limit - off < (off_t)want)
 			want = (size_t)(limit - off);
-		do {
-			got = RETRY(pread(x->fd, x->buf, want, off));
-		} while (got < 0 && errno == EINTR);
+		got = RETRY(pread(x->fd, x->buf, want, off));
 		if (got < 0)
 			*err = -errno;
 		if (got < (ssize_t)*n)

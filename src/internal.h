@@ -53,6 +53,17 @@ struct mapcp_job {
 		retry_ret_;                                                    \
 	})
 bool again(void);
+/*
+ * For the calls where EAGAIN is an answer, not a busy resource: a
+ * non-blocking flock() (EWOULDBLOCK is EAGAIN) must not wait for the lock.
+ */
+#define RETRY_EINTR(call)                                                      \
+	__extension__({                                                        \
+		__typeof__(call) retry_ret_;                                   \
+		while ((retry_ret_ = (call)) == -1 && errno == EINTR)          \
+			;                                                      \
+		retry_ret_;                                                    \
+	})
 /* close(2); -1 only for an error that means data was not written. */
 int close_checked(int fd);
 
@@ -68,6 +79,22 @@ job_size_dest(struct mapcp_job *job)
 	return 0;
 }
 
+/* r failed at step with errno err (EIO if none): returns -err. */
+static inline int
+report_fail(struct mapcp_report *r, enum mapcp_step step, int err)
+{
+	r->step = step;
+	r->err = err > 0 ? err : EIO;
+	return -r->err;
+}
+/*
+ * Where failures are counted: ret, with r's step made
+ * MAPCP_STEP_UNKNOWN if a failure left none, so that every failure has
+ * a message. Built with MAPCP_CHECK_STEPS (the tests' build), it aborts
+ * there instead.
+ */
+int report_checked(struct mapcp_report *r, int ret);
+
 /*
  * Record that step failed with the positive errno err, and return -err, so
  * an engine can write "return job_fail(job, MAPCP_STEP_READ, errno);".
@@ -76,11 +103,7 @@ job_size_dest(struct mapcp_job *job)
 static inline int
 job_fail(struct mapcp_job *job, enum mapcp_step step, int err)
 {
-	if (err <= 0)
-		err = EIO;
-	job->report->step = step;
-	job->report->err = err;
-	return -err;
+	return report_fail(job->report, step, err);
 }
 
 /* Count n more bytes written, for the report and any progress display. */
@@ -113,8 +136,7 @@ int job_source_changed(const struct mapcp_job *job, const struct stat *src);
 int job_no_data(struct mapcp_job *job);
 
 enum engine_flag {
-	ENGINE_MAPS_SOURCE = 1 << 0, /* needs a source it can mmap */
-	ENGINE_MAY_SHARE = 1 << 2,   /* may share blocks instead of copying */
+	ENGINE_MAY_SHARE = 1 << 2, /* may share blocks instead of copying */
 };
 
 /* An engine copies data extents; see DESIGN.md "Engines". */
@@ -255,13 +277,13 @@ struct atomic {
  * a->mode says what the file got. 0 or -errno, step set.
  */
 int atomic_open(struct atomic *a, int dirfd, const char *name, mode_t mode,
-		struct mapcp_job *job);
+		struct mapcp_report *r);
 
 /*
- * The process's umask as mapcp_opts_init() read it, or (mode_t)-1 if it
- * was never called: what mkdir(2) will take away from a mode.
+ * The process's umask, read once (report.c): what open(2) and mkdir(2)
+ * take away from a mode, and mapcp_opts_init()'s default for opts.umask.
  */
-extern mode_t process_umask;
+mode_t process_umask(void);
 
 /*
  * Make the temporary DEST: link it (no_replace) or rename it over DEST.
@@ -269,7 +291,7 @@ extern mode_t process_umask;
  * or -errno.
  */
 int atomic_commit(struct atomic *a, bool no_replace, bool sync,
-		  struct mapcp_job *job);
+		  struct mapcp_report *r);
 
 /* Remove the temporary if it is still there and close it. */
 void atomic_abort(struct atomic *a);
@@ -346,19 +368,22 @@ bool dest_kept(const struct mapcp_opts *o, const struct stat *dst,
 /* metadata.c */
 
 /*
- * Give fd (a file or directory being made) what opts->preserve keeps of
- * st, the source's stat (src_fd: the source, for xattrs, or -1), and
- * mode_default for the mode when modes are not preserved. 0 or -errno,
- * with the report's step MAPCP_STEP_PRESERVE and its note set.
+ * Give fd (a file or directory being made, whose mode is mode_now, or
+ * (mode_t)-1 if not known) what o->preserve keeps of st, the source's
+ * stat (src_fd: the source, for xattrs and ACLs, or -1), and mode_default
+ * for the mode when modes are not preserved. 0 or -errno, with r's step
+ * (MAPCP_STEP_PRESERVE, its note saying what) set.
  */
-int meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
-	       mode_t mode_default);
+int meta_apply(const struct mapcp_opts *o, int src_fd, int fd,
+	       const struct stat *st, mode_t mode_now, mode_t mode_default,
+	       struct mapcp_report *r);
 
 /*
  * The same for a symlink or special file, through fd, an O_PATH
  * descriptor of it: ownership, mode (not of a symlink) and timestamps.
  */
-int meta_apply_node(struct mapcp_job *job, int fd, const struct stat *st);
+int meta_apply_node(const struct mapcp_opts *o, int fd, const struct stat *st,
+		    struct mapcp_report *r);
 
 /*
  * verify.c: read DEST back and compare it with the source (src: its fstat

@@ -19,10 +19,10 @@
 #include "internal.h"
 
 static int
-fail(struct mapcp_job *job, const char *what, int err)
+fail(struct mapcp_report *r, const char *what, int err)
 {
-	job->report->note = what;
-	return job_fail(job, MAPCP_STEP_PRESERVE, err);
+	r->note = what;
+	return report_fail(r, MAPCP_STEP_PRESERVE, err);
 }
 
 /* Not ours to set, or not here: leave it, as cp does. */
@@ -139,10 +139,11 @@ copy_xattrs(int src, int dst)
 }
 
 int
-meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
-	   mode_t mode_default)
+meta_apply(const struct mapcp_opts *o, int src_fd, int fd,
+	   const struct stat *st, mode_t mode_now, mode_t mode_default,
+	   struct mapcp_report *r)
 {
-	unsigned int p = job->opts->preserve;
+	unsigned int p = o->preserve;
 	bool owner_kept = false;
 	mode_t mode = mode_default;
 	int ret;
@@ -153,7 +154,7 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 		else if (errno == EPERM) /* not root: the group, if we may */
 			(void)RETRY(fchown(fd, (uid_t)-1, st->st_gid));
 		else
-			return fail(job, "ownership", errno);
+			return fail(r, "ownership", errno);
 	}
 	/*
 	 * A user.* xattr needs write permission on the file, even through a
@@ -161,18 +162,17 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 	 * owner while they are set, as cp does.
 	 */
 	if ((p & (MAPCP_PRESERVE_XATTR | MAPCP_PRESERVE_CONTEXT)) &&
-	    src_fd >= 0 && job->dst_mode != (mode_t)-1 &&
-	    !(job->dst_mode & S_IWUSR)) {
-		if (RETRY(fchmod(fd, job->dst_mode | S_IWUSR)) < 0)
-			return job_fail(job, MAPCP_STEP_META, errno);
-		job->dst_mode |= S_IWUSR;
+	    src_fd >= 0 && mode_now != (mode_t)-1 && !(mode_now & S_IWUSR)) {
+		if (RETRY(fchmod(fd, mode_now | S_IWUSR)) < 0)
+			return report_fail(r, MAPCP_STEP_META, errno);
+		mode_now |= S_IWUSR;
 	}
 	if ((p & MAPCP_PRESERVE_XATTR) && src_fd >= 0 &&
 	    (ret = copy_xattrs(src_fd, fd)) < 0)
-		return fail(job, "extended attributes", -ret);
+		return fail(r, "extended attributes", -ret);
 	if ((p & MAPCP_PRESERVE_CONTEXT) && src_fd >= 0 &&
 	    (ret = copy_one_xattr(src_fd, fd, SELINUX_XATTR)) < 0)
-		return fail(job, "security context", -ret);
+		return fail(r, "security context", -ret);
 	if (p & MAPCP_PRESERVE_MODE) {
 		mode = st->st_mode & 07777;
 		/* cp: special bits only for their own owner, if it was asked */
@@ -183,21 +183,20 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
 		 * special ones alone (a set-group-ID bit a new directory
 		 * inherited), unless the source has some of its own.
 		 */
-		if (!(mode & 07000) && job->dst_mode != (mode_t)-1)
-			mode |= job->dst_mode & 07000;
+		if (!(mode & 07000) && mode_now != (mode_t)-1)
+			mode |= mode_now & 07000;
 	}
-	if (mode != job->dst_mode &&
-	    RETRY(fchmod(fd, mode)) < 0) /* not made so */
-		return job_fail(job, MAPCP_STEP_META, errno);
+	if (mode != mode_now && RETRY(fchmod(fd, mode)) < 0) /* not made so */
+		return report_fail(r, MAPCP_STEP_META, errno);
 	/* after the mode, which would change an ACL's mask */
 	if ((p & MAPCP_PRESERVE_MODE) && src_fd >= 0 &&
 	    (ret = copy_acls(src_fd, fd, st)) < 0)
-		return fail(job, "permissions", -ret);
+		return fail(r, "permissions", -ret);
 	if (p & MAPCP_PRESERVE_TIMESTAMPS) {
 		struct timespec ts[2] = { st->st_atim, st->st_mtim };
 
 		if (RETRY(futimens(fd, ts)) < 0)
-			return fail(job, "timestamps", errno);
+			return fail(r, "timestamps", errno);
 	}
 	return 0;
 }
@@ -209,26 +208,27 @@ meta_apply(struct mapcp_job *job, int src_fd, int fd, const struct stat *st,
  * as glibc's fchmodat(AT_SYMLINK_NOFOLLOW) does; a symlink has no mode.
  */
 int
-meta_apply_node(struct mapcp_job *job, int fd, const struct stat *st)
+meta_apply_node(const struct mapcp_opts *o, int fd, const struct stat *st,
+		struct mapcp_report *r)
 {
-	unsigned int p = job->opts->preserve;
+	unsigned int p = o->preserve;
 	char proc[64];
 
 	if ((p & MAPCP_PRESERVE_OWNERSHIP) &&
 	    RETRY(fchownat(fd, "", st->st_uid, st->st_gid, AT_EMPTY_PATH)) <
 		    0 &&
 	    errno != EPERM)
-		return fail(job, "ownership", errno);
+		return fail(r, "ownership", errno);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if ((p & MAPCP_PRESERVE_MODE) && !S_ISLNK(st->st_mode) &&
 	    RETRY(chmod(proc, st->st_mode & 07777)) < 0)
-		return job_fail(job, MAPCP_STEP_META, errno);
+		return report_fail(r, MAPCP_STEP_META, errno);
 	if (p & MAPCP_PRESERVE_TIMESTAMPS) {
 		struct timespec ts[2] = { st->st_atim, st->st_mtim };
 
 		if (RETRY(utimensat(fd, "", ts, AT_EMPTY_PATH)) < 0 &&
 		    !not_permitted(errno))
-			return fail(job, "timestamps", errno);
+			return fail(r, "timestamps", errno);
 	}
 	return 0;
 }

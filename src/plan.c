@@ -315,7 +315,7 @@ plan_run(const struct plan *plan, struct mapcp_job *job)
 		r->why = i == 0 ? plan->why : plan->why_next;
 		if (l != NULL) { /* known to fail here: as if it had */
 			job->note = l->note;
-			ret = -l->err;
+			ret = job_fail(job, MAPCP_STEP_ENGINE, l->err);
 		} else {
 			ret = run_engine(e, job);
 			if (ret < 0 && job->copied == 0)
@@ -334,7 +334,9 @@ plan_run(const struct plan *plan, struct mapcp_job *job)
 		r->step = MAPCP_STEP_NONE;
 		r->err = 0;
 	}
-	return ret;
+	return ret < 0 && r->step == MAPCP_STEP_NONE /* no engine at all */
+		       ? job_fail(job, MAPCP_STEP_ENGINE, -ret)
+		       : ret;
 }
 
 int

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,7 +18,45 @@
 
 #include "internal.h"
 
-mode_t process_umask = (mode_t)-1;
+static mode_t the_umask;
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+
+/*
+ * /proc/self/status says the umask without changing it; umask(2) can
+ * only be read by setting it, which another thread could see, so it is
+ * the fallback (Linux before 4.7, no /proc), read once.
+ */
+static void
+read_umask(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		char *end;
+		unsigned long m;
+
+		if (strncmp(line, "Umask:", 6) != 0)
+			continue;
+		m = strtoul(line + 6, &end, 8);
+		if (end != line + 6 && (*end == '\n' || *end == '\0')) {
+			the_umask = (mode_t)m & 0777;
+			fclose(f);
+			return;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	the_umask = umask(022);
+	umask(the_umask);
+}
+
+mode_t
+process_umask(void)
+{
+	pthread_once(&umask_once, read_umask);
+	return the_umask;
+}
 
 void
 mapcp_opts_init(struct mapcp_opts *opts)
@@ -28,10 +67,23 @@ mapcp_opts_init(struct mapcp_opts *opts)
 	opts->backup_suffix = "~";
 	opts->buffer = MAPCP_DEFAULT_BUFFER;
 	opts->queue_depth = MAPCP_DEFAULT_QUEUE_DEPTH;
-	opts->umask = umask(022);
-	umask(opts->umask);
-	process_umask = opts->umask;
+	opts->umask = process_umask();
 }
+
+int
+report_checked(struct mapcp_report *r, int ret)
+{
+	if (ret >= 0 || r->step != MAPCP_STEP_NONE)
+		return ret;
+#ifdef MAPCP_CHECK_STEPS /* the test build: a failure must name its step */
+	fprintf(stderr, "mapcp: internal error: a failure (%s) with no step\n",
+		strerror(-ret));
+	abort();
+#endif
+	return report_fail(r, MAPCP_STEP_UNKNOWN, -ret);
+}
+
+
 
 /*
  * Names are quoted as GNU cp quotes them (gnulib's shell-escape-always

@@ -22,6 +22,7 @@ emit(struct mapcp_session *s, struct mapcp_report *r, int ret)
 	/* A signal is ending the process: its temporaries are gone, say nothing
 	 */
 	temp_dying_wait();
+	ret = report_checked(r, ret);
 	if (ret < 0)
 		atomic_fetch_add(&s->failures, 1);
 	if (s->opts->on_file == NULL)
@@ -39,14 +40,6 @@ entry_report(struct mapcp_report *r, const char *src, const char *dst,
 	r->src = src;
 	r->dst = dst;
 	r->what = what;
-}
-
-int
-report_fail(struct mapcp_report *r, enum mapcp_step step, int err)
-{
-	r->step = step;
-	r->err = err > 0 ? err : EIO;
-	return -r->err;
 }
 
 bool

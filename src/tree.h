@@ -141,7 +141,6 @@ struct tree {
 void emit(struct mapcp_session *s, struct mapcp_report *r, int ret);
 void entry_report(struct mapcp_report *r, const char *src, const char *dst,
 		  const char *what);
-int report_fail(struct mapcp_report *r, enum mapcp_step step, int err);
 /* Remember top as session->tops[*index]. 0 or -ENOMEM. */
 int session_top(struct mapcp_session *s, const char *path, int fd,
 		unsigned int *index);

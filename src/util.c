@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -105,4 +106,13 @@ job_no_data(struct mapcp_job *job)
 	if (job->copied == 0)
 		return job_fail(job, MAPCP_STEP_COPY, ENODATA);
 	return job_changed(job);
+}
+
+double
+mapcp_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -48,8 +48,6 @@ digest_range(int fd, XXH3_state_t *s, unsigned char *buf, off_t off, off_t len)
 		size_t want = len < (off_t)PIECE ? (size_t)len : PIECE;
 		ssize_t n = RETRY(pread(fd, buf, want, off));
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n <= 0) /* -ENODATA: the end came early */
 			return n < 0 ? -errno : -ENODATA;
 		XXH3_128bits_update(s, buf, (size_t)n);

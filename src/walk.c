@@ -337,9 +337,6 @@ dir_meta(const struct mapcp_opts *o, const struct dir *d, int src_fd,
 {
 	mode_t final =
 		d->made ? d->made_mode | (d->omitted & ~o->umask) : d->mode_now;
-	struct mapcp_job job = { .opts = o,
-				 .report = r,
-				 .dst_mode = d->mode_now };
 
 	if (d->fd[DST] < 0 || (!d->made && !o->preserve))
 		return 0;
@@ -348,7 +345,7 @@ dir_meta(const struct mapcp_opts *o, const struct dir *d, int src_fd,
 				       RETRY(fchmod(d->fd[DST], final)) == 0
 			       ? 0
 			       : report_fail(r, MAPCP_STEP_META, errno);
-	return meta_apply(&job, src_fd, d->fd[DST], &d->st, final);
+	return meta_apply(o, src_fd, d->fd[DST], &d->st, d->mode_now, final, r);
 }
 
 static void

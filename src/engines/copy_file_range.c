@@ -24,11 +24,8 @@ cfr_copy(struct mapcp_job *job, off_t off, off_t len)
 		ssize_t n = RETRY(copy_file_range(job->src_fd, &in, job->dst_fd, &out,
 					    want, 0));
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0)
 			return job_fail(job, MAPCP_STEP_COPY, errno);
-		}
 		if (n == 0)
 			return job_no_data(job);
 		job_advance(job, n);

@@ -94,6 +94,5 @@ mmap_copy(struct mapcp_job *job, off_t off, off_t len)
 
 const struct mapcp_engine engine_mmap = {
 	.name = "mmap",
-	.flags = ENGINE_MAPS_SOURCE,
 	.copy = mmap_copy,
 };

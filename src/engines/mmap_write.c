@@ -62,6 +62,5 @@ mmap_write_copy(struct mapcp_job *job, off_t off, off_t len)
 
 const struct mapcp_engine engine_mmap_write = {
 	.name = "mmap-write",
-	.flags = ENGINE_MAPS_SOURCE,
 	.copy = mmap_write_copy,
 };

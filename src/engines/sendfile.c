@@ -24,11 +24,8 @@ sendfile_copy(struct mapcp_job *job, off_t off, off_t len)
 			end - in < (off_t)CHUNK ? (size_t)(end - in) : CHUNK;
 		ssize_t n = RETRY(sendfile(job->dst_fd, job->src_fd, &in, want));
 
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
+		if (n < 0)
 			return job_fail(job, MAPCP_STEP_COPY, errno);
-		}
 		if (n == 0)
 			return job_no_data(job);
 		job_advance(job, n);

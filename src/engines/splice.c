@@ -58,8 +58,6 @@ drain(struct mapcp_job *job, struct pipe *p, off_t *out, size_t n)
 	while (n > 0) {
 		ssize_t m = RETRY(splice(p->rd, NULL, job->dst_fd, out, n, 0));
 
-		if (m < 0 && errno == EINTR)
-			continue;
 		if (m <= 0)
 			return job_fail(job, MAPCP_STEP_WRITE,
 					m < 0 ? errno : ENOSPC);
@@ -81,11 +79,8 @@ splice_copy(struct mapcp_job *job, off_t off, off_t len)
 		ssize_t n = RETRY(splice(job->src_fd, &in, p->wr, NULL, want, 0));
 		int ret;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0)
 			return job_fail(job, MAPCP_STEP_READ, errno);
-		}
 		if (n == 0)
 			return job_no_data(job);
 		ret = drain(job, p, &out, (size_t)n);

@@ -1,16 +1,14 @@
 /*
  * Unit tests for atomic.c: the temporary is invisible (an O_TMPFILE, made
- * with DEST's final mode) or hidden and 0600 while written, becomes DEST only at commit, never replaces DEST when
- * told not to, and leaves nothing behind when abandoned. Each case runs
- * with O_TMPFILE and again with the named temporary of filesystems
- * without it.
+ * with DEST's final mode) or hidden and 0600 while written, becomes DEST only
+ * at commit, never replaces DEST when told not to, and leaves nothing behind
+ * when abandoned. Each case runs with O_TMPFILE and again with the named
+ * temporary of filesystems without it.
  */
 #include "internal.h"
 #include "helpers.h"
 
 static struct mapcp_report report;
-static struct mapcp_opts opts;
-static struct mapcp_job job = { .report = &report, .opts = &opts };
 
 /* The scratch directory, opened again whenever it is a new one. */
 static int
@@ -66,18 +64,19 @@ new_dest(void)
 	struct atomic a;
 	struct stat st;
 
-	assert_int_equal(atomic_open(&a, scratch_fd(), "dest", 0644, &job), 0);
+	assert_int_equal(atomic_open(&a, scratch_fd(), "dest", 0644, &report),
+			 0);
 	assert_int_equal(fstat(a.fd, &st), 0);
 	/* A name others could open is private; no name, the final mode. */
 	assert_int_equal(st.st_mode & 0777,
-			 atomic_no_tmpfile ? 0600 : 0644 & ~process_umask);
+			 atomic_no_tmpfile ? 0600 : 0644 & ~process_umask());
 	assert_int_equal(a.mode, st.st_mode & 0777);
 	assert_int_equal(scratch_entries(), atomic_no_tmpfile ? 1 : 0);
 	if (atomic_no_tmpfile)
 		assert_int_equal(strncmp(a.tmpname, ".dest.mapcp-", 12), 0);
 	put(&a, "new");
 	assert_int_equal(file_size(path_in("dest")), -1); /* not yet */
-	assert_int_equal(atomic_commit(&a, false, false, &job), 0);
+	assert_int_equal(atomic_commit(&a, false, false, &report), 0);
 	atomic_abort(&a);
 	assert_content(path_in("dest"), "new");
 	assert_int_equal(scratch_entries(), 1);
@@ -91,11 +90,12 @@ replace_dest(void)
 
 	make_file(path_in("dest"), 100, 1);
 	assert_int_equal(stat(path_in("dest"), &before), 0);
-	assert_int_equal(atomic_open(&a, scratch_fd(), "dest", 0644, &job), 0);
+	assert_int_equal(atomic_open(&a, scratch_fd(), "dest", 0644, &report),
+			 0);
 	a.existed = true;
 	put(&a, "replacement");
 	assert_int_equal(file_size(path_in("dest")), 100); /* untouched */
-	assert_int_equal(atomic_commit(&a, false, true, &job), 0);
+	assert_int_equal(atomic_commit(&a, false, true, &report), 0);
 	atomic_abort(&a);
 	assert_content(path_in("dest"), "replacement");
 	assert_int_equal(stat(path_in("dest"), &after), 0);
@@ -109,10 +109,11 @@ keep_dest(void)
 	struct atomic a;
 
 	make_file(path_in("dest"), 100, 1);
-	assert_int_equal(atomic_open(&a, scratch_fd(), "dest", 0644, &job), 0);
+	assert_int_equal(atomic_open(&a, scratch_fd(), "dest", 0644, &report),
+			 0);
 	put(&a, "ignored");
 	/* Even if DEST appeared after we looked (existed is false). */
-	assert_int_equal(atomic_commit(&a, true, false, &job), 1);
+	assert_int_equal(atomic_commit(&a, true, false, &report), 1);
 	atomic_abort(&a);
 	assert_int_equal(file_size(path_in("dest")), 100);
 	assert_int_equal(scratch_entries(), 1);
@@ -124,7 +125,8 @@ abandon(void)
 	struct atomic a;
 
 	make_file(path_in("dest"), 100, 1);
-	assert_int_equal(atomic_open(&a, scratch_fd(), "dest", 0644, &job), 0);
+	assert_int_equal(atomic_open(&a, scratch_fd(), "dest", 0644, &report),
+			 0);
 	put(&a, "half");
 	atomic_abort(&a);
 	assert_int_equal(file_size(path_in("dest")), 100);
@@ -139,10 +141,10 @@ long_name(void)
 
 	memset(name, 'n', 255);
 	name[255] = '\0';
-	assert_int_equal(atomic_open(&a, scratch_fd(), name, 0644, &job), 0);
+	assert_int_equal(atomic_open(&a, scratch_fd(), name, 0644, &report), 0);
 	assert_true(strlen(a.tmpname) <= 255);
 	put(&a, "long");
-	assert_int_equal(atomic_commit(&a, false, false, &job), 0);
+	assert_int_equal(atomic_commit(&a, false, false, &report), 0);
 	atomic_abort(&a);
 	assert_content(path_in(name), "long");
 	assert_int_equal(scratch_entries(), 1);
@@ -195,7 +197,7 @@ test_missing_dir(void **state)
 	fd = open(path_in("gone"), O_PATH | O_DIRECTORY);
 	assert_true(fd >= 0);
 	assert_int_equal(rmdir(path_in("gone")), 0);
-	assert_true(atomic_open(&a, fd, "dest", 0644, &job) < 0);
+	assert_true(atomic_open(&a, fd, "dest", 0644, &report) < 0);
 	assert_int_equal(report.step, MAPCP_STEP_CREATE);
 	atomic_abort(&a);
 	close(fd);
@@ -220,6 +222,5 @@ main(void)
 						teardown_scratch),
 	};
 
-	mapcp_opts_init(&opts); /* reads the umask an O_TMPFILE gets */
 	return cmocka_run_group_tests_name("atomic", tests, NULL, NULL);
 }

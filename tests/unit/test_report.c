@@ -3,8 +3,12 @@
  * the one-line messages, and the engine names --help lists.
  */
 #include <locale.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "helpers.h"
+#include "internal.h" /* report_checked() */
 
 static void
 test_sizes_accepted(void **state)
@@ -214,6 +218,46 @@ test_option_combinations(void **state)
 	assert_string_equal(mapcp_check_opts(&o), "unknown engine");
 }
 
+/*
+ * Every failure names its step: one that does not is given
+ * MAPCP_STEP_UNKNOWN (a message still), and the tests' build, which this
+ * is, aborts on it so that no test passes over one.
+ */
+static void
+test_failure_without_step(void **state)
+{
+	struct mapcp_report r = { .src = "a", .dst = "b" };
+	char buf[256];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(report_checked(&r, 0), 0);
+	r.step = MAPCP_STEP_READ;
+	r.err = EIO;
+	assert_int_equal(report_checked(&r, -EIO), -EIO);
+	assert_int_equal(r.step, MAPCP_STEP_READ);
+	r.step = MAPCP_STEP_NONE;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int ret = report_checked(&r, -ENOSPC);
+
+		_exit(ret == -ENOSPC && r.step == MAPCP_STEP_UNKNOWN ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+#ifdef MAPCP_CHECK_STEPS
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+#else
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#endif
+	r.step = MAPCP_STEP_UNKNOWN;
+	r.err = ENOSPC;
+	mapcp_report_error(&r, buf, sizeof(buf));
+	assert_string_equal(buf,
+			    "cannot copy 'a' to 'b': No space left on device");
+}
+
 int
 main(void)
 {
@@ -224,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_engine_names),
 		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_failure_without_step),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
