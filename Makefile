@@ -37,6 +37,7 @@ LIB_SRCS = \
 	src/copy.c \
 	src/engines/copy_file_range.c \
 	src/engines/io_uring.c \
+	src/engines/kernel.c \
 	src/engines/mmap.c \
 	src/engines/mmap_write.c \
 	src/engines/reflink.c \
@@ -112,6 +113,8 @@ FUZZ_LIB = $(O)/tests/fuzz/support.a
 FUZZ_OBJS = $(filter-out $(O)/cli/mapcp.o $(O)/bench/main.o,\
 	$(CLI_OBJS) $(BENCH_OBJS))
 LIB = $(O)/libmapcp.a
+LIB_ALL = $(O)/tests/libmapcp-all.a
+OBJCOPY ?= objcopy
 
 .PHONY: all check-coreutils check-faults clean demo deps fault-tools format \
 	fuzz install install-cp-link large-file lint test test-file uninstall \
@@ -133,7 +136,16 @@ $(O)/%.o: %.c $(O)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# libmapcp.a exports mapcp.h's API and nothing else: the objects are
+# linked into one (ld -r) whose other symbols are made local. The tests,
+# which call the core's own functions, link every object as built.
 $(LIB): $(LIB_OBJS)
+	rm -f $@ $(O)/libmapcp.o
+	$(LD) -r -o $(O)/libmapcp.o $^
+	$(OBJCOPY) --wildcard --keep-global-symbol='mapcp_*' $(O)/libmapcp.o
+	$(AR) rcs $@ $(O)/libmapcp.o
+
+$(LIB_ALL): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
@@ -151,14 +163,14 @@ $(B)/mmap_cp: $(B)/mapcp
 
 TEST_CPPFLAGS = -Isrc -Ibench -Itests/support
 $(O)/tests/test_%: tests/unit/test_%.c $(O)/tests/support/compare.o \
-		$(O)/bench/stats.o $(HOOK_OBJS) $(LIB)
+		$(O)/bench/stats.o $(HOOK_OBJS) $(LIB_ALL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(O)/tests/support/compare.o $(O)/bench/stats.o \
-		$(O)/src/engines/fail.o $(LIB) -lcmocka -lxxhash -lm $(LDLIBS)
+		$(O)/src/engines/fail.o $(LIB_ALL) -lcmocka -lxxhash -lm $(LDLIBS)
 
 # mapcp with the test hooks, for the tests that drive the engine "fail".
-$(O)/tests/mapcp-hooks: $(CLI_OBJS) $(HOOK_OBJS) $(LIB)
+$(O)/tests/mapcp-hooks: $(CLI_OBJS) $(HOOK_OBJS) $(LIB_ALL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lxxhash $(LDLIBS)
 
@@ -175,9 +187,10 @@ $(FUZZ_LIB): $(FUZZ_OBJS)
 FUZZ_MAIN = $(O)/tests/fuzz/replay.o
 $(O)/tests/fuzz/replay.o: tests/fuzz/replay.c
 $(O)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MAIN) $(HOOK_OBJS) $(FUZZ_LIB) \
-		$(LIB)
+		$(LIB_ALL)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< \
-		$(FUZZ_MAIN) $(HOOK_OBJS) $(FUZZ_LIB) $(LIB) -lxxhash -lm $(LDLIBS)
+		$(FUZZ_MAIN) $(HOOK_OBJS) $(FUZZ_LIB) $(LIB_ALL) -lxxhash -lm \
+		$(LDLIBS)
 
 TOOLS = deeptree holemap mksock pin sparsecmp treecmp
 $(O)/tests/%: $(O)/tests/support/%.o

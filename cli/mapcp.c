@@ -1010,6 +1010,14 @@ on_file(const struct mapcp_report *r, void *arg)
 
 	pthread_mutex_lock(&cli->out);
 	cli_clear_line(cli);
+	if (r->repeated != NULL) { /* cp's warning, and nothing else */
+		fprintf(stderr, "%s: warning: source %s ", cli->prog,
+			r->repeated);
+		cli_put_name(stderr, r->src);
+		fputs(" specified more than once\n", stderr);
+		pthread_mutex_unlock(&cli->out);
+		return;
+	}
 	if (cli->debug &&
 	    (r->engine != NULL || r->skipped || r->what != NULL)) {
 		print_debug(r);
@@ -1049,114 +1057,6 @@ copy_one(struct cli *cli, const char *src, const char *dir, const char *dst)
 	return mapcp_session_copy(cli->session, src, dst);
 }
 
-/*
- * One of several SOURCEs, for cp's checks across them: the same SOURCE
- * given twice is copied once; a DEST made by an earlier SOURCE is neither
- * replaced by a later one nor, if a symlink, written through (cp's
- * "abuse" test: mapcp -d a/1 b/1 c, with a/1 a symlink).
- */
-struct given {
-	const char *path; /* SOURCE as given */
-	bool src_ok;      /* src, parent: SOURCE and its directory */
-	struct stat src, parent;
-	const char *base;      /* SOURCE's name in parent */
-	char *dst;             /* DEST's path */
-	bool pre_ok, made;     /* DEST before the copy; the copy made it */
-	struct stat pre, post; /* DEST before and after */
-};
-
-/* SOURCE as mapcp_copy() sees it: followed or not, as in cp. */
-static int
-stat_source(const struct cli *cli, const char *src, struct stat *st)
-{
-	return mapcp_follows(&cli->opts, true) ? stat(src, st) : lstat(src, st);
-}
-
-/* Fill g for src: its identity and its directory's, and DEST's state. */
-static void
-describe(const struct cli *cli, struct given *g, const char *src)
-{
-	size_t end = strlen(src), start;
-	char *dir;
-
-	while (end > 1 && src[end - 1] == '/')
-		end--;
-	start = end;
-	while (start > 0 && src[start - 1] != '/')
-		start--;
-	dir = xmalloc(start + 2);
-	snprintf(dir, start + 2, "%.*s", start ? (int)start : 1,
-		 start ? src : ".");
-	g->path = src;
-	g->base = src + start;
-	g->src_ok = stat_source(cli, src, &g->src) == 0 &&
-		    stat(dir, &g->parent) == 0;
-	free(dir);
-	g->pre_ok = lstat(g->dst, &g->pre) == 0;
-}
-
-static bool
-same_inode(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
-/* Is SOURCE i to be left, as given before or aimed at what was made? */
-static bool
-seen_before(struct cli *cli, struct given *g, int i, unsigned long *failures)
-{
-	struct given *me = &g[i];
-	struct mapcp_report r = { .src = me->path, .dst = me->dst };
-
-	for (int j = 0; j < i; j++) {
-		size_t len = strcspn(me->base, "/");
-
-		if (g[j].dst == NULL || strcmp(g[j].dst, me->dst) != 0)
-			continue;
-		/* with backups, cp copies it again: as a later SOURCE */
-		if (me->src_ok && g[j].src_ok &&
-		    (cli->opts.backup == MAPCP_BACKUP_NONE ||
-		     S_ISDIR(me->src.st_mode)) &&
-		    same_inode(&me->src, &g[j].src) &&
-		    same_inode(&me->parent, &g[j].parent) &&
-		    strncmp(me->base, g[j].base, len) == 0 &&
-		    strcspn(g[j].base, "/") == len) {
-			pthread_mutex_lock(&cli->out);
-			cli_clear_line(cli);
-			fprintf(stderr, "%s: warning: source %s ", cli->prog,
-				S_ISDIR(me->src.st_mode) ? "directory"
-							 : "file");
-			cli_put_name(stderr, me->path);
-			fputs(" specified more than once\n", stderr);
-			pthread_mutex_unlock(&cli->out);
-			return true;
-		}
-		if (!g[j].made || !me->pre_ok || !me->src_ok ||
-		    !same_inode(&g[j].post, &me->pre) ||
-		    S_ISDIR(me->pre.st_mode) || S_ISDIR(me->src.st_mode))
-			continue;
-		/* numbered backups keep every copy: cp lets it be replaced */
-		if (cli->opts.backup == MAPCP_BACKUP_NUMBERED &&
-		    !S_ISLNK(me->pre.st_mode))
-			continue;
-		/* -n and -u keep DEST first, quietly, as in cp */
-		if ((cli->opts.flags & MAPCP_NO_CLOBBER) ||
-		    ((cli->opts.flags & MAPCP_UPDATE) &&
-		     (me->pre.st_mtim.tv_sec > me->src.st_mtim.tv_sec ||
-		      (me->pre.st_mtim.tv_sec == me->src.st_mtim.tv_sec &&
-		       me->pre.st_mtim.tv_nsec >= me->src.st_mtim.tv_nsec))))
-			return false;
-		r.step = S_ISLNK(me->pre.st_mode) && !S_ISLNK(me->src.st_mode)
-				 ? MAPCP_STEP_THROUGH_NEW_LINK
-				 : MAPCP_STEP_OVER_NEW;
-		r.err = EEXIST;
-		on_file(&r, cli);
-		(*failures)++;
-		return true;
-	}
-	return false;
-}
-
 /* --strip-trailing-slashes: "d/" is "d", "/" stays "/". */
 static void
 strip_slashes(char *path)
@@ -1167,42 +1067,24 @@ strip_slashes(char *path)
 		path[--n] = '\0';
 }
 
+/*
+ * SOURCE... DIRECTORY: each into DIRECTORY, as DIRECTORY/its name (its
+ * path with --parents). cp's rules across SOURCEs are the session's.
+ */
 static int
 copy_into(struct cli *cli, const char *dir, char **srcs, int n)
 {
 	unsigned long failures = 0;
-	struct given *g = n > 1 ? xmalloc((size_t)n * sizeof(*g)) : NULL;
 
-	if (g != NULL)
-		memset(g, 0, (size_t)n * sizeof(*g));
 	/* as cp, only in this form: "sd/" is then the symlink sd itself */
 	for (int i = 0; cli->strip_slashes && i < n; i++)
 		strip_slashes(srcs[i]);
 	for (int i = 0; i < n; i++) {
-		unsigned long before = failures;
-		char *dst;
+		char *dst = into_dir(cli, dir, srcs[i]);
 
-		dst = into_dir(cli, dir, srcs[i]);
-		if (g == NULL) {
-			failures += copy_one(cli, srcs[i], dir, dst);
-			free(dst);
-			continue;
-		}
-		g[i].dst = dst;
-		describe(cli, &g[i], srcs[i]);
-		if (seen_before(cli, g, i, &failures))
-			continue;
 		failures += copy_one(cli, srcs[i], dir, dst);
-		/* Made or written by this copy: there, and not as it was */
-		g[i].made =
-			failures == before && lstat(dst, &g[i].post) == 0 &&
-			(!g[i].pre_ok || !same_inode(&g[i].pre, &g[i].post) ||
-			 g[i].pre.st_ctim.tv_sec != g[i].post.st_ctim.tv_sec ||
-			 g[i].pre.st_ctim.tv_nsec != g[i].post.st_ctim.tv_nsec);
+		free(dst);
 	}
-	for (int i = 0; g != NULL && i < n; i++)
-		free(g[i].dst);
-	free(g);
 	return failures > 0;
 }
 

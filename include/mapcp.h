@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define MAPCP_VERSION "0.1.0"
@@ -281,9 +282,11 @@ struct mapcp_report {
 	const char *what;     /* NULL for a file's data, else "directory"... */
 	bool atomic;          /* DEST was replaced by rename, not written */
 	const char *inplace_why; /* why DEST could only be written in place */
-	char backup[256];     /* the name a replaced DEST was kept as, or "" */
-	bool backup_of_src;   /* DEST was SOURCE itself (cp -fb F F) */
-	bool existed;         /* a directory that was there already, not made */
+	char backup[256];   /* the name a replaced DEST was kept as, or "" */
+	bool backup_of_src; /* DEST was SOURCE itself (cp -fb F F) */
+	bool existed;       /* a directory that was there already, not made */
+	/* SOURCE was given twice and is copied once: "file", "directory" */
+	const char *repeated;
 	const char *verified; /* --verify: what was found, or NULL */
 	enum mapcp_step step; /* the step that failed */
 	int err;              /* its positive errno */
@@ -321,8 +324,11 @@ unsigned long mapcp_copy(const char *src, const char *dst,
 
 /*
  * Several command-line SOURCEs are one session, as one cp command is:
- * hard links between them are kept (--preserve=links), and a directory
- * made for one is never copied into itself by another. opts must outlive
+ * hard links between them are kept (--preserve=links), a directory made
+ * for one is never copied into itself by another, the same SOURCE given
+ * twice is copied once (reported with r->repeated set), and what one
+ * made is neither replaced by a later one nor written through if a
+ * symlink (reported as a failure), as in cp. opts must outlive
  * the session. mapcp_session_copy() is mapcp_copy() within the session;
  * mapcp_session_free() returns the failures of all its copies.
  * mapcp_session_new() returns NULL without memory.
@@ -347,6 +353,13 @@ unsigned long mapcp_session_copy_parents(struct mapcp_session *s,
  * the symlink was named on the command line (else it is inside a tree).
  */
 bool mapcp_follows(const struct mapcp_opts *opts, bool top);
+
+/* stat(2) or lstat(2) of a command-line SOURCE, as mapcp_follows() says. */
+int mapcp_stat_source(const struct mapcp_opts *opts, const char *path,
+		      struct stat *st);
+
+/* -u's rule: is DEST (dst) not older than SOURCE (src), so kept? */
+bool mapcp_dest_not_older(const struct stat *dst, const struct stat *src);
 
 /*
  * Remove the named temporaries of copies in progress (DEST is untouched

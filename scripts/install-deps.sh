@@ -11,6 +11,7 @@ acl
 attr
 bash-completion
 bats
+binutils
 btrfs-progs
 clang
 clang-tidy

@@ -33,7 +33,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core.h"
 
 #define TMP_TAG ".mapcp-"
 

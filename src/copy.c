@@ -22,7 +22,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core.h"
 
 /* Where the bytes go, as found before the copy. */
 struct dest {
@@ -296,7 +296,7 @@ same_dirent(const struct place *a, const struct place *b)
 
 	return strcmp(base_of(a->name), base_of(b->name)) == 0 &&
 	       stat_dir_of(a, &da) == 0 && stat_dir_of(b, &db) == 0 &&
-	       da.st_dev == db.st_dev && da.st_ino == db.st_ino;
+	       same_file(&da, &db);
 }
 
 /*
@@ -312,7 +312,7 @@ plan_backup(struct mapcp_job *job, const struct place *srcp,
 {
 	const struct mapcp_opts *o = job->opts;
 	char *b = job->report->backup;
-	bool same = d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino;
+	bool same = same_file(&d->st, src);
 	bool entry = same && same_dirent(srcp, dstp);
 	struct stat st;
 	int ret;
@@ -328,7 +328,7 @@ plan_backup(struct mapcp_job *job, const struct place *srcp,
 		return job_fail(job, MAPCP_STEP_BACKUP, -ret);
 	if (o->backup != MAPCP_BACKUP_NUMBERED &&
 	    fstatat(d->dirfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    st.st_dev == src->st_dev && st.st_ino == src->st_ino) {
+	    same_file(&st, src)) {
 		*b = '\0';
 		return job_fail(job, MAPCP_STEP_BACKUP_IS_SRC, EINVAL);
 	}
@@ -396,7 +396,7 @@ check_dest(struct mapcp_job *job, const struct place *srcp,
 	 * name is still the same file; another hard link to it is not.
 	 */
 	if ((job->opts->flags & MAPCP_REMOVE_DEST) && !S_ISDIR(d->st.st_mode) &&
-	    !(d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino &&
+	    !(same_file(&d->st, src) &&
 	      (d->st.st_nlink < 2 ||
 	       strcmp(base_of(job->src_path), d->name) == 0))) {
 		d->exists = d->in_way = true;
@@ -433,7 +433,7 @@ check_dest(struct mapcp_job *job, const struct place *srcp,
 				ret == -ENOENT ? MAPCP_STEP_DANGLING
 					       : MAPCP_STEP_STAT_DST,
 				-ret);
-	if (d->st.st_dev == src->st_dev && d->st.st_ino == src->st_ino) {
+	if (same_file(&d->st, src)) {
 		if (!(job->opts->flags & MAPCP_NO_CLOBBER))
 			return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
 		d->exists = true; /* -n keeps it, as cp does: nothing to say */
@@ -460,10 +460,7 @@ dest_kept(const struct mapcp_opts *o, const struct stat *dst,
 {
 	if (o->flags & MAPCP_NO_CLOBBER)
 		return *why = "DEST exists (--no-clobber)", true;
-	if ((o->flags & MAPCP_UPDATE) &&
-	    (dst->st_mtim.tv_sec > src->st_mtim.tv_sec ||
-	     (dst->st_mtim.tv_sec == src->st_mtim.tv_sec &&
-	      dst->st_mtim.tv_nsec >= src->st_mtim.tv_nsec)))
+	if ((o->flags & MAPCP_UPDATE) && mapcp_dest_not_older(dst, src))
 		return *why = "DEST is not older than SOURCE (--update)", true;
 	if ((o->flags & MAPCP_INTERACTIVE) && o->ask != NULL &&
 	    !ask_user(o, dst_path))
@@ -542,10 +539,9 @@ open_inplace(struct mapcp_job *job, struct dest *d, const struct stat *src,
 	d->made = !d->exists && !d->magic;
 	if (fstat(job->dst_fd, &st) < 0)
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
-	if (st.st_dev == src->st_dev && st.st_ino == src->st_ino)
+	if (same_file(&st, src))
 		return job_fail(job, MAPCP_STEP_SAME_FILE, EINVAL);
-	if (d->exists &&
-	    (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino))
+	if (d->exists && !same_file(&st, &d->st))
 		return job_fail(job, MAPCP_STEP_MOVED, EAGAIN);
 	if (d->made)
 		d->st = st;
@@ -555,7 +551,7 @@ open_inplace(struct mapcp_job *job, struct dest *d, const struct stat *src,
 	if (in_tree && fcntl(job->dst_fd, F_SETFL, 0) < 0)
 		return job_fail(job, MAPCP_STEP_CREATE, errno);
 	/* emptied in copy_data(), once the engines are known to copy */
-	job->empty_dest = S_ISREG(st.st_mode) && !d->made;
+	job->core->empty_dest = S_ISREG(st.st_mode) && !d->made;
 	return 0;
 }
 
@@ -567,7 +563,7 @@ unmake(const struct dest *d)
 
 	if (d->made &&
 	    fstatat(d->dirfd, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    st.st_dev == d->st.st_dev && st.st_ino == d->st.st_ino)
+	    same_file(&st, &d->st))
 		(void)RETRY(unlinkat(d->dirfd, d->name, 0));
 }
 
@@ -622,12 +618,12 @@ copy_data(struct mapcp_job *job, const struct stat *src)
 	 * one that cannot copy here (-e reflink on ext4, -e copy_file_range
 	 * across filesystems) leaves it as it was.
 	 */
-	if (job->empty_dest) {
+	if (job->core->empty_dest) {
 		if ((ret = plan_refuses(&plan, job)) < 0)
 			return ret;
 		if (RETRY(ftruncate(job->dst_fd, 0)) < 0)
 			return job_fail(job, MAPCP_STEP_WRITE, errno);
-		job->empty_dest = false;
+		job->core->empty_dest = false;
 	}
 	/* A file with all its blocks allocated has no holes to look for. */
 	/*
@@ -636,9 +632,14 @@ copy_data(struct mapcp_job *job, const struct stat *src)
 	 * file that looks dense is asked where its first hole is (not a
 	 * stream, which is read from its file offset).
 	 */
-	job->dense = !job->stream &&
-		     (off_t)src->st_blocks * 512 >= src->st_size &&
-		     RETRY(lseek(job->src_fd, 0, SEEK_HOLE)) >= src->st_size;
+	job->core->dense =
+		!job->stream && (off_t)src->st_blocks * 512 >= src->st_size &&
+		RETRY(lseek(job->src_fd, 0, SEEK_HOLE)) >= src->st_size;
+	/* what the mmap engines must know: no page may be faulted into a hole
+	 */
+	job->keep_holes = !(
+		job->opts->sparse == MAPCP_SPARSE_NEVER ||
+		(job->core->dense && job->opts->sparse != MAPCP_SPARSE_ALWAYS));
 	/*
 	 * A file with holes gets its size first, so that no write extends
 	 * it: XFS would preallocate past each new end of file, and the blocks
@@ -647,7 +648,7 @@ copy_data(struct mapcp_job *job, const struct stat *src)
 	 * preallocates past its end is trimmed when it is closed; only the
 	 * mmap engine needs the size set, and sets it (job_size_dest()).
 	 */
-	if (!job->stream && job->seekable_dst && !job->dense &&
+	if (!job->stream && job->seekable_dst && !job->core->dense &&
 	    job_size_dest(job) < 0)
 		return job_fail(job, MAPCP_STEP_WRITE, errno);
 	ret = plan_run(&plan, job);
@@ -700,7 +701,7 @@ commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
 	    RETRY(fchown(job->dst_fd, d->st.st_uid, d->st.st_gid)) < 0)
 		(void)RETRY(fchown(job->dst_fd, (uid_t)-1, d->st.st_gid));
 	ret = meta_apply(job->opts, job->src_fd, job->dst_fd, src,
-			 job->dst_mode, dest_mode(d, src, job->opts),
+			 job->core->dst_mode, dest_mode(d, src, job->opts),
 			 job->report);
 	if (ret < 0)
 		return ret;
@@ -830,7 +831,7 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 		ret = atomic_open(&a, d->dirfd, d->name, dest_mode(d, st, opts),
 				  job->report);
 		job->dst_fd = a.fd;
-		job->dst_mode = a.mode;
+		job->core->dst_mode = a.mode;
 	}
 	if (ret == 0 && !job->stream && inplace && d->exists &&
 	    !S_ISREG(d->st.st_mode)) {
@@ -839,7 +840,7 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 	}
 	if (ret == 0)
 		ret = dest_geometry(job, !inplace);
-	job->empty_dest &= !attr_only;
+	job->core->empty_dest &= !attr_only;
 	if (ret == 0 && !attr_only)
 		ret = copy_data(job, st);
 	if (ret == 0 && (opts->flags & MAPCP_VERIFY) && !attr_only) {
@@ -852,7 +853,7 @@ copy_open(struct mapcp_job *job, struct dest *d, const struct stat *st,
 	/* -p with --inplace: DEST's own inode gets the metadata, at the end */
 	if (ret == 0 && inplace && opts->preserve && job->seekable_dst)
 		ret = meta_apply(opts, job->src_fd, job->dst_fd, st,
-				 job->dst_mode, dest_mode(d, st, opts),
+				 job->core->dst_mode, dest_mode(d, st, opts),
 				 job->report);
 	else if (ret == 0 && inplace && d->made &&
 		 RETRY(fchmod(job->dst_fd, dest_mode(d, st, opts))) < 0)
@@ -877,14 +878,15 @@ copy_file_at(const struct place *src, const struct place *dst,
 	     unsigned int hints, const struct mapcp_opts *opts,
 	     struct mapcp_report *report)
 {
+	struct copy_state core = { .dst_mode = (mode_t)-1 };
 	struct mapcp_job job = {
 		.src_fd = -1,
 		.dst_fd = -1,
 		.src_path = src->path,
 		.dst_path = dst->path,
-		.dst_mode = (mode_t)-1,
 		.opts = opts,
 		.report = report,
+		.core = &core,
 	};
 	struct dest d = { 0 };
 	struct stat st = { 0 };
@@ -898,7 +900,7 @@ copy_file_at(const struct place *src, const struct place *dst,
 	if (ret < 0)
 		goto out;
 	job.size = report->size = st.st_size;
-	job.src_dev = st.st_dev;
+	job.core->src_dev = st.st_dev;
 	report->stream = stream_reason(job.src_fd, &st);
 	job.stream = report->stream != NULL;
 	ret = check_dest(&job, src, dst, hints, &st, &d);
@@ -920,7 +922,8 @@ copy_file_at(const struct place *src, const struct place *dst,
 		ret = job_fail(&job, MAPCP_STEP_DST_IS_DIR, EISDIR);
 		goto out;
 	}
-	job.dst_dev = d.own_fd ? 0 : dst->dev; /* unknown past a symlink */
+	job.core->dst_dev =
+		d.own_fd ? 0 : dst->dev; /* unknown past a symlink */
 	ret = copy_open(&job, &d, &st, hints);
 out:
 	if (job.src_fd >= 0)
@@ -969,7 +972,7 @@ int
 mapcp_copy_file(const char *src, const char *dst, const struct mapcp_opts *opts,
 		struct mapcp_report *report)
 {
-	struct place s = { AT_FDCWD, src, src, 0, 0 }, d;
+	struct place s = { .dirfd = AT_FDCWD, .name = src, .path = src }, d;
 	int dirfd, ret;
 
 	place_of_path(dst, &d, &dirfd);

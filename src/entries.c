@@ -198,7 +198,7 @@ same_entry(const struct place *src, const struct place *dst,
 	if (dst->err ||
 	    fstatat(dst->dirfd, dst->name, &dl, AT_SYMLINK_NOFOLLOW) < 0)
 		return false;
-	if (dl.st_dev == st->st_dev && dl.st_ino == st->st_ino)
+	if (same_file(&dl, st))
 		return true;
 	if (S_ISLNK(st->st_mode) && S_ISLNK(dl.st_mode))
 		return false;
@@ -207,7 +207,7 @@ same_entry(const struct place *src, const struct place *dst,
 	     fstatat(src->dirfd, src->name, &s, 0) < 0) ||
 	    (S_ISLNK(dl.st_mode) && fstatat(dst->dirfd, dst->name, &d, 0) < 0))
 		return false;
-	return s.st_dev == d.st_dev && s.st_ino == d.st_ino;
+	return same_file(&s, &d);
 }
 
 /* What copy_other() says it makes. */
@@ -255,7 +255,7 @@ make_other(const struct mapcp_opts *o, uid_t euid, const struct place *src,
 		if (S_ISLNK(st->st_mode) && !same_dirent(src, dst) &&
 		    fstatat(dst->dirfd, dst->name, &made,
 			    AT_SYMLINK_NOFOLLOW) == 0 &&
-		    made.st_dev == st->st_dev && made.st_ino == st->st_ino)
+		    same_file(&made, st))
 			return 0;
 		return report_fail(r, MAPCP_STEP_SAME_FILE, EINVAL);
 	}
@@ -496,7 +496,7 @@ in_cwd(const struct place *dst)
 	if (dst->dirfd == AT_FDCWD)
 		return true;
 	return stat(".", &here) < 0 || fstat(dst->dirfd, &dir) < 0 ||
-	       (here.st_dev == dir.st_dev && here.st_ino == dir.st_ino);
+	       same_file(&here, &dir);
 }
 
 /*
@@ -537,13 +537,10 @@ make_link_to(const struct mapcp_session *s, const struct place *src,
 		if (!follow && S_ISLNK(st->st_mode) &&
 		    fstatat(src->dirfd, src->name, &to, 0) < 0)
 			to = *st;
-		if (hard &&
-		    ((old.st_dev == st->st_dev && old.st_ino == st->st_ino) ||
-		     (!S_ISLNK(old.st_mode) && old.st_dev == to.st_dev &&
-		      old.st_ino == to.st_ino)))
+		if (hard && (same_file(&old, st) ||
+			     (!S_ISLNK(old.st_mode) && same_file(&old, &to))))
 			return 0;
-		if (!hard && !S_ISLNK(old.st_mode) && old.st_dev == to.st_dev &&
-		    old.st_ino == to.st_ino)
+		if (!hard && !S_ISLNK(old.st_mode) && same_file(&old, &to))
 			return report_fail(r, MAPCP_STEP_SAME_FILE, EINVAL);
 	}
 	if (hard) {

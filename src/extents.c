@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core.h"
 
 /* How much --sparse=always reads at a time to look for zeros. */
 #define SCAN_BUFFER ((size_t)1 << 20)
@@ -200,4 +200,46 @@ extents_next(struct extents *x, off_t *off, off_t *len, bool *hole)
 		if (ret != 0)
 			return ret;
 	}
+}
+
+/*
+ * A stream's n bytes, written at DEST's position. With --sparse=always and
+ * a DEST that can seek, whole aligned blocks of zeros are skipped with
+ * lseek(SEEK_CUR) instead: holes, as cp makes them from a pipe or a disk
+ * image. The end of a DEST that ends in a hole is set by copy.c.
+ */
+int
+stream_write(struct mapcp_job *job, const unsigned char *p, size_t n)
+{
+	size_t b = job->block;
+	bool holes = job->opts->sparse == MAPCP_SPARSE_ALWAYS &&
+		     job->seekable_dst && b > 0;
+
+	while (n > 0) {
+		size_t piece = n;
+		bool zero = false;
+		ssize_t w;
+
+		if (holes) {
+			/* Up to DEST's next block boundary, then whole blocks
+			 * of the same kind, zero or not. */
+			piece = b - (size_t)(job->copied % (off_t)b);
+			if (piece > n)
+				piece = n;
+			zero = piece == b && all_zero(p, b);
+			while (piece + b <= n && all_zero(p + piece, b) == zero)
+				piece += b;
+		}
+		if (zero) {
+			if (RETRY(lseek(job->dst_fd, (off_t)piece, SEEK_CUR)) <
+			    0)
+				return job_fail(job, MAPCP_STEP_WRITE, errno);
+		} else if ((w = write_all(job->dst_fd, p, piece, -1)) < 0) {
+			return job_fail(job, MAPCP_STEP_WRITE, (int)-w);
+		}
+		job_advance(job, (off_t)piece);
+		p += piece;
+		n -= piece;
+	}
+	return 0;
 }

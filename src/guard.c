@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core.h"
 
 struct guard {
 	sigjmp_buf env;

@@ -16,7 +16,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core.h"
 
 static int
 fail(struct mapcp_report *r, const char *what, int err)

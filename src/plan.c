@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core.h"
 
 const struct mapcp_engine *const engine_table[] = {
 #define ENGINE(name) &engine_##name,
@@ -100,12 +100,13 @@ learnt_find(const struct mapcp_engine *e, const struct mapcp_job *job)
 {
 	const struct learnt *found = NULL;
 
-	if (job->dst_dev == 0)
+	if (job->core->dst_dev == 0)
 		return NULL;
 	pthread_mutex_lock(&learnt_lock);
 	for (unsigned int i = 0; i < nlearnt && found == NULL; i++)
-		if (learnt[i].engine == e && learnt[i].src == job->src_dev &&
-		    learnt[i].dst == job->dst_dev)
+		if (learnt[i].engine == e &&
+		    learnt[i].src == job->core->src_dev &&
+		    learnt[i].dst == job->core->dst_dev)
 			found = &learnt[i];
 	pthread_mutex_unlock(&learnt_lock);
 	return found; /* entries are never changed once written */
@@ -114,13 +115,13 @@ learnt_find(const struct mapcp_engine *e, const struct mapcp_job *job)
 static void
 learn(const struct mapcp_engine *e, const struct mapcp_job *job, int err)
 {
-	if (job->dst_dev == 0 || !learnable(err) || learnt_find(e, job))
+	if (job->core->dst_dev == 0 || !learnable(err) || learnt_find(e, job))
 		return;
 	pthread_mutex_lock(&learnt_lock);
 	if (nlearnt < LEARNT_MAX)
 		learnt[nlearnt++] =
-			(struct learnt){ e, job->src_dev, job->dst_dev, err,
-					 job->note };
+			(struct learnt){ e, job->core->src_dev,
+					 job->core->dst_dev, err, job->note };
 	pthread_mutex_unlock(&learnt_lock);
 }
 
@@ -281,7 +282,8 @@ run_engine(const struct mapcp_engine *e, struct mapcp_job *job)
 		ret = e->copy(job, 0, 0);
 	} else {
 		ret = extents_init(&x, job->src_fd, job->size,
-				   job->opts->sparse, job->block, job->dense);
+				   job->opts->sparse, job->block,
+				   job->core->dense);
 		if (ret < 0)
 			ret = job_fail(job, MAPCP_STEP_READ, -ret);
 		while (ret == 0 &&

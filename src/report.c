@@ -16,7 +16,7 @@
 #include <wchar.h>
 #include <wctype.h>
 
-#include "internal.h"
+#include "core.h"
 
 static mode_t the_umask;
 static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
@@ -82,8 +82,6 @@ report_checked(struct mapcp_report *r, int ret)
 #endif
 	return report_fail(r, MAPCP_STEP_UNKNOWN, -ret);
 }
-
-
 
 /*
  * Names are quoted as GNU cp quotes them (gnulib's shell-escape-always

@@ -163,8 +163,7 @@ mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
 		struct stat st;
 		int fd;
 
-		if ((mapcp_follows(opts, true) ? stat(srcs[i], &st)
-					       : lstat(srcs[i], &st)) < 0)
+		if (mapcp_stat_source(opts, srcs[i], &st) < 0)
 			continue;
 		p->total_files++;
 		if (S_ISREG(st.st_mode))

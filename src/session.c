@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "tree.h"
 
 void
@@ -96,6 +98,17 @@ mapcp_session_new(const struct mapcp_opts *opts)
 	return s;
 }
 
+static void
+given_free(void *v)
+{
+	for (struct given *g = v, *next; g != NULL; g = next) {
+		next = g->next;
+		free(g->dst);
+		free(g->base);
+		free(g);
+	}
+}
+
 unsigned long
 mapcp_session_free(struct mapcp_session *s)
 {
@@ -104,6 +117,7 @@ mapcp_session_free(struct mapcp_session *s)
 	if (s == NULL)
 		return 0;
 	failures = atomic_load(&s->failures);
+	idmap_free(&s->given, given_free);
 	idmap_free(&s->links, free);
 	idmap_free(&s->made, NULL);
 	for (unsigned int i = 0; i < s->ntops; i++)
@@ -154,13 +168,154 @@ stat_top(struct mapcp_session *s, const char *src, const char *dst,
 {
 	struct mapcp_report r;
 
-	if ((mapcp_follows(s->opts, true) ? stat(src, st) : lstat(src, st)) ==
-	    0)
+	if (mapcp_stat_source(s->opts, src, st) == 0)
 		return 0;
 	entry_report(&r, src, dst, NULL);
 	progress_done(s->opts);
 	emit(s, &r, report_fail(&r, MAPCP_STEP_STAT_SRC, errno));
 	return -1;
+}
+
+bool
+mapcp_dest_not_older(const struct stat *dst, const struct stat *src)
+{
+	return dst->st_mtim.tv_sec > src->st_mtim.tv_sec ||
+	       (dst->st_mtim.tv_sec == src->st_mtim.tv_sec &&
+		dst->st_mtim.tv_nsec >= src->st_mtim.tv_nsec);
+}
+
+int
+mapcp_stat_source(const struct mapcp_opts *o, const char *path, struct stat *st)
+{
+	return mapcp_follows(o, true) ? stat(path, st) : lstat(path, st);
+}
+
+/* The key of DEST's path in s->given. */
+static XXH128_hash_t
+dst_key(const char *dst)
+{
+	return XXH3_128bits(dst, strlen(dst));
+}
+
+/* SOURCE src copied to dst, as it is before the copy; NULL without memory. */
+static struct given *
+given_new(struct mapcp_session *s, const char *src, const char *dst)
+{
+	struct given *g = calloc(1, sizeof(*g));
+	size_t end = strlen(src), start;
+	char *dir;
+
+	if (g == NULL)
+		return NULL;
+	while (end > 1 && src[end - 1] == '/')
+		end--;
+	start = end;
+	while (start > 0 && src[start - 1] != '/')
+		start--;
+	g->dst = strdup(dst);
+	g->base = strndup(src + start, end - start);
+	dir = start ? strndup(src, start) : strdup(".");
+	if (g->dst == NULL || g->base == NULL || dir == NULL) {
+		free(dir);
+		given_free(g);
+		return NULL;
+	}
+	g->src_ok = mapcp_stat_source(s->opts, src, &g->src) == 0 &&
+		    stat(dir, &g->parent) == 0;
+	free(dir);
+	g->pre_ok = lstat(dst, &g->pre) == 0;
+	return g;
+}
+
+/*
+ * cp's rules across SOURCEs, for me, about to be copied: true if it is
+ * to be left, as given before (a warning) or aimed at what an earlier
+ * one made (a failure); both reported.
+ */
+static bool
+seen_before(struct mapcp_session *s, const char *src, const struct given *me,
+	    const struct given *earlier)
+{
+	const struct mapcp_opts *o = s->opts;
+	struct mapcp_report r;
+
+	for (const struct given *g = earlier; g != NULL; g = g->next) {
+		if (strcmp(g->dst, me->dst) != 0)
+			continue;
+		/* with backups, cp copies it again: as a later SOURCE */
+		if (me->src_ok && g->src_ok &&
+		    (o->backup == MAPCP_BACKUP_NONE ||
+		     S_ISDIR(me->src.st_mode)) &&
+		    same_file(&me->src, &g->src) &&
+		    same_file(&me->parent, &g->parent) &&
+		    strcmp(me->base, g->base) == 0) {
+			entry_report(&r, src, me->dst, NULL);
+			r.repeated =
+				S_ISDIR(me->src.st_mode) ? "directory" : "file";
+			r.skipped = true;
+			emit(s, &r, 0);
+			return true;
+		}
+		if (!g->made || !me->pre_ok || !me->src_ok ||
+		    !same_file(&g->post, &me->pre) ||
+		    S_ISDIR(me->pre.st_mode) || S_ISDIR(me->src.st_mode))
+			continue;
+		/* numbered backups keep every copy: cp lets it be replaced */
+		if (o->backup == MAPCP_BACKUP_NUMBERED &&
+		    !S_ISLNK(me->pre.st_mode))
+			continue;
+		/* -n and -u keep DEST first, quietly, as in cp */
+		if ((o->flags & MAPCP_NO_CLOBBER) ||
+		    ((o->flags & MAPCP_UPDATE) &&
+		     mapcp_dest_not_older(&me->pre, &me->src)))
+			return false;
+		entry_report(&r, src, me->dst, NULL);
+		emit(s, &r,
+		     report_fail(&r,
+				 S_ISLNK(me->pre.st_mode) &&
+						 !S_ISLNK(me->src.st_mode)
+					 ? MAPCP_STEP_THROUGH_NEW_LINK
+					 : MAPCP_STEP_OVER_NEW,
+				 EEXIST));
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Copy src to dst with copy(), under the rules across SOURCEs: what it
+ * made is remembered for the later ones. Without memory for the record,
+ * the copy is made without the rules, as a lone SOURCE would be.
+ */
+static void
+copy_given(struct mapcp_session *s, const char *src, const char *dst,
+	   void (*copy)(struct mapcp_session *, const char *, const char *,
+			const char *),
+	   const char *arg)
+{
+	XXH128_hash_t k = dst_key(dst);
+	struct given *g = given_new(s, src, dst);
+	struct given *earlier = idmap_get(&s->given, k.high64, k.low64);
+	unsigned long before = atomic_load(&s->failures);
+
+	if (g != NULL && seen_before(s, src, g, earlier)) {
+		given_free(g);
+		return;
+	}
+	copy(s, src, dst, arg);
+	if (g == NULL)
+		return;
+	/* Made or written by this copy: there, and not as it was */
+	g->made = atomic_load(&s->failures) == before &&
+		  lstat(dst, &g->post) == 0 &&
+		  (!g->pre_ok || !same_file(&g->pre, &g->post) ||
+		   g->pre.st_ctim.tv_sec != g->post.st_ctim.tv_sec ||
+		   g->pre.st_ctim.tv_nsec != g->post.st_ctim.tv_nsec);
+	g->next = earlier;
+	if (idmap_put(&s->given, k.high64, k.low64, g) < 0) {
+		g->next = NULL;
+		given_free(g);
+	}
 }
 
 /* One command-line SOURCE (st, as stat_top() saw it) to the place d. */
@@ -190,18 +345,19 @@ copy_operand(struct mapcp_session *s, const char *src, const struct place *d,
 		emit(s, &r, copy_file_at(&sp, d, 0, o, &r));
 }
 
-unsigned long
-mapcp_session_copy(struct mapcp_session *s, const char *src, const char *dst)
+static void
+session_copy(struct mapcp_session *s, const char *src, const char *dst,
+	     const char *unused)
 {
-	unsigned long before = atomic_load(&s->failures);
 	bool tree = s->opts->flags & MAPCP_RECURSIVE;
 	char *bare = NULL;
 	struct place d;
 	struct stat st;
 	int dirfd;
 
+	(void)unused;
 	if (stat_top(s, src, dst, &st) < 0)
-		return atomic_load(&s->failures) - before;
+		return;
 	/* "e/" is the directory e, to be made */
 	if (S_ISDIR(st.st_mode) && tree &&
 	    (bare = without_slashes(dst)) != NULL)
@@ -213,6 +369,14 @@ mapcp_session_copy(struct mapcp_session *s, const char *src, const char *dst)
 	if (dirfd >= 0)
 		close(dirfd);
 	free(bare);
+}
+
+unsigned long
+mapcp_session_copy(struct mapcp_session *s, const char *src, const char *dst)
+{
+	unsigned long before = atomic_load(&s->failures);
+
+	copy_given(s, src, dst, session_copy, NULL);
 	return atomic_load(&s->failures) - before;
 }
 
@@ -259,14 +423,17 @@ parent_step(struct mapcp_session *s, struct parents *p, const char *name,
 		return -ENOMEM;
 	}
 	d->fd[SRC] = d->fd[DST] = -1;
-	fd = stat(sprefix, &d->st) < 0 ? -errno
-	     : !S_ISDIR(d->st.st_mode) ? -ENOTDIR
-				       : 0;
+	if (stat(sprefix, &d->st) < 0)
+		fd = report_fail(&r, MAPCP_STEP_STAT_SRC, errno);
+	else if (!S_ISDIR(d->st.st_mode))
+		fd = report_fail(&r, MAPCP_STEP_STAT_SRC, ENOTDIR);
+	else
+		fd = 0;
 	if (fd < 0) {
-		emit(s, &r, report_fail(&r, MAPCP_STEP_STAT_SRC, -fd));
+		emit(s, &r, fd);
 		free(d->name);
 		free(d);
-		return -r.err;
+		return fd;
 	}
 	fd = make_dst_dir(s, p->fd, name, d, &st, &r);
 	if (fd == -EEXIST)
@@ -277,11 +444,13 @@ parent_step(struct mapcp_session *s, struct parents *p, const char *name,
 
 		if (grown == NULL) {
 			close(fd);
-			fd = report_fail(&r, MAPCP_STEP_MKDIR, ENOMEM);
-		} else {
-			p->d = grown;
-			p->cap = cap;
+			emit(s, &r, report_fail(&r, MAPCP_STEP_MKDIR, ENOMEM));
+			free(d->name);
+			free(d);
+			return -ENOMEM;
 		}
+		p->d = grown;
+		p->cap = cap;
 	}
 	if (fd < 0) {
 		emit(s, &r, fd);
@@ -331,25 +500,22 @@ parents_make(struct mapcp_session *s, const char *src, const char *dir,
 	return ret;
 }
 
-unsigned long
-mapcp_session_copy_parents(struct mapcp_session *s, const char *src,
-			   const char *dir)
+/* --parents, for copy_given(): src copied to dst, which is below dir. */
+static void
+session_copy_parents(struct mapcp_session *s, const char *src, const char *dst,
+		     const char *dir)
 {
-	unsigned long before = atomic_load(&s->failures);
 	struct parents p = { .top = -1 };
-	char *bare = without_slashes(src), *dst = NULL;
+	char *bare = without_slashes(src);
 	const char *rel, *last;
 	struct stat st;
 
 	if (bare == NULL)
-		return 1;
+		return;
 	for (rel = bare; *rel == '/'; rel++)
 		;
-	if (asprintf(&dst, "%s%s%s", dir,
-		     *dir && dir[strlen(dir) - 1] == '/' ? "" : "/", rel) < 0)
-		dst = NULL;
 	/* Nothing is made for a SOURCE that cannot be copied. */
-	if (dst != NULL && stat_top(s, src, dst, &st) == 0 &&
+	if (stat_top(s, src, dst, &st) == 0 &&
 	    parents_make(s, bare, dir, dst, rel, &p) == 0) {
 		struct place d = { .dirfd = p.fd, .path = dst };
 
@@ -366,6 +532,26 @@ mapcp_session_copy_parents(struct mapcp_session *s, const char *src,
 		}
 	}
 	parents_free(&p);
+	free(bare);
+}
+
+unsigned long
+mapcp_session_copy_parents(struct mapcp_session *s, const char *src,
+			   const char *dir)
+{
+	unsigned long before = atomic_load(&s->failures);
+	char *bare = without_slashes(src), *dst = NULL;
+	const char *rel = bare;
+
+	while (rel != NULL && *rel == '/')
+		rel++;
+	if (rel == NULL ||
+	    asprintf(&dst, "%s%s%s", dir,
+		     *dir && dir[strlen(dir) - 1] == '/' ? "" : "/", rel) < 0) {
+		free(bare);
+		return 1;
+	}
+	copy_given(s, src, dst, session_copy_parents, dir);
 	free(dst);
 	free(bare);
 	return atomic_load(&s->failures) - before;

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "core.h"
 
 /* idmap.c: a hash table keyed by (device, inode); values are not NULL. */
 struct idmap_slot;
@@ -53,8 +53,25 @@ struct link {
  * directory that is one of them (a bind mount, -L) is found to be a copy
  * into itself.
  */
+/*
+ * One command-line SOURCE copied in the session, for cp's rules across
+ * SOURCEs: the same one given twice is copied once; what an earlier one
+ * made is neither replaced by a later one nor, if a symlink, written
+ * through (cp's "abuse" test: mapcp -d a/1 b/1 c, with a/1 a symlink).
+ */
+struct given {
+	struct given *next; /* the earlier SOURCEs with the same DEST */
+	char *dst;          /* DEST's path */
+	bool src_ok;        /* src, parent: SOURCE and its directory */
+	struct stat src, parent;
+	char *base;            /* SOURCE's name in parent */
+	bool pre_ok, made;     /* DEST before the copy; the copy made it */
+	struct stat pre, post; /* DEST before and after */
+};
+
 struct mapcp_session {
 	const struct mapcp_opts *opts;
+	struct idmap given; /* xxh3-128 of DEST's path -> struct given list */
 	struct idmap links; /* source (dev, ino) -> struct link */
 	struct idmap made;  /* DEST directories made, as a set */
 	struct top *tops;

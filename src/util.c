@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core.h"
 
 ssize_t
 write_all(int fd, const void *buf, size_t len, off_t off)

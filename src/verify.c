@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "internal.h"
+#include "core.h"
 
 #define PIECE ((size_t)1 << 20)
 

@@ -523,7 +523,7 @@ open_dst_dir(const struct mapcp_session *s, int pfd, const char *name,
 			close(fd);
 		return report_fail(r, MAPCP_STEP_MKDIR, err);
 	}
-	if (st->st_dev != old.st_dev || st->st_ino != old.st_ino) {
+	if (!same_file(st, &old)) {
 		close(fd);
 		return report_fail(r, MAPCP_STEP_MOVED, EAGAIN);
 	}
@@ -555,7 +555,7 @@ open_sides(struct tree *t, struct dir *d, const int pfd[2], const char *srcname,
 	d->fd[SRC] = fd;
 	if (fstat(fd, &st) < 0)
 		return report_fail(r, MAPCP_STEP_OPEN_SRC, errno);
-	if (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
+	if (!same_file(&st, &d->st))
 		return report_fail(r, MAPCP_STEP_REPLACED, EAGAIN);
 	fd = make_dst_dir(t->s, pfd[DST], dstname, d, &st, r);
 	if (fd == -EEXIST)
@@ -901,13 +901,12 @@ inside(int dirfd, const struct stat *src)
 
 		if (fstat(fd, &st) < 0)
 			break;
-		found = st.st_dev == src->st_dev && st.st_ino == src->st_ino;
+		found = same_file(&st, src);
 		next = RETRY(
 			openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
 		close(fd);
 		fd = next;
-		if (fd >= 0 && fstat(fd, &up) == 0 && up.st_dev == st.st_dev &&
-		    up.st_ino == st.st_ino)
+		if (fd >= 0 && fstat(fd, &up) == 0 && same_file(&up, &st))
 			break; /* "/" is its own parent */
 	}
 	if (fd >= 0)
@@ -931,8 +930,7 @@ check_top(const struct place *dst, const struct stat *src,
 	struct stat st;
 	bool in;
 
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == src->st_dev &&
-	    st.st_ino == src->st_ino) {
+	if (fd >= 0 && fstat(fd, &st) == 0 && same_file(&st, src)) {
 		close(fd);
 		return report_fail(r, MAPCP_STEP_SAME_FILE, EINVAL);
 	}

@@ -10,7 +10,7 @@
 #include <sys/statfs.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "core.h"
 #include "window.h"
 
 /*
@@ -46,8 +46,8 @@ window_at(const struct mapcp_job *job, off_t pos, off_t end, struct window *w)
 	w->edge = false;
 }
 
-void *
-window_map(struct mapcp_job *job, const struct window *w, bool dst)
+int
+window_map(struct mapcp_job *job, const struct window *w, bool dst, char **out)
 {
 	int fd = dst ? job->dst_fd : job->src_fd;
 	int prot = dst ? PROT_READ | PROT_WRITE : PROT_READ;
@@ -56,11 +56,10 @@ window_map(struct mapcp_job *job, const struct window *w, bool dst)
 	do
 		p = mmap(NULL, w->len, prot, MAP_SHARED, fd, w->base);
 	while (p == MAP_FAILED && again());
-	if (p == MAP_FAILED) {
-		job_fail(job, dst ? MAPCP_STEP_MAP_DST : MAPCP_STEP_MAP_SRC,
-			 errno);
-		return NULL;
-	}
+	if (p == MAP_FAILED)
+		return job_fail(job,
+				dst ? MAPCP_STEP_MAP_DST : MAPCP_STEP_MAP_SRC,
+				errno);
 	/*
 	 * A write fault makes its folio by reading around the page, as large
 	 * as 2 MiB, and dirties all of it: writeback then allocates the whole
@@ -76,7 +75,8 @@ window_map(struct mapcp_job *job, const struct window *w, bool dst)
 	 */
 	(void)madvise(p, w->len,
 		      dst ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
-	return p;
+	*out = p;
+	return 0;
 }
 
 void

@@ -27,8 +27,9 @@ struct window {
 void window_at(const struct mapcp_job *job, off_t pos, off_t end,
 	       struct window *w);
 
-/* Map w of the source (dst false) or DEST. NULL with the job's error set. */
-void *window_map(struct mapcp_job *job, const struct window *w, bool dst);
+/* Map w of the source (dst false) or DEST into *out. 0, or -errno failed. */
+int window_map(struct mapcp_job *job, const struct window *w, bool dst,
+	       char **out);
 
 /* Tell opts->on_window that a window is mapped. */
 void window_notify(struct mapcp_job *job, const struct window *w,

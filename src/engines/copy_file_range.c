@@ -9,28 +9,21 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "../internal.h"
+#include "../engine.h"
 
-/* Large enough to keep syscalls rare, small enough to stay interruptible. */
-#define CHUNK ((off_t)1 << 30)
+/* DEST's offset is the source's: out follows in. */
+static ssize_t
+cfr_move(struct mapcp_job *job, off_t *in, size_t want)
+{
+	off_t out = *in;
+
+	return copy_file_range(job->src_fd, in, job->dst_fd, &out, want, 0);
+}
 
 static int
 cfr_copy(struct mapcp_job *job, off_t off, off_t len)
 {
-	off_t in = off, out = off, end = off + len;
-
-	while (in < end) {
-		size_t want = (size_t)(end - in < CHUNK ? end - in : CHUNK);
-		ssize_t n = RETRY(copy_file_range(job->src_fd, &in, job->dst_fd, &out,
-					    want, 0));
-
-		if (n < 0)
-			return job_fail(job, MAPCP_STEP_COPY, errno);
-		if (n == 0)
-			return job_no_data(job);
-		job_advance(job, n);
-	}
-	return 0;
+	return job_kernel_copy(job, off, len, cfr_move);
 }
 
 /* Nothing copied, from the source's end: would the kernel refuse? */
@@ -39,8 +32,8 @@ cfr_probe(struct mapcp_job *job)
 {
 	off_t in = job->size, out = 0;
 
-	if (RETRY(copy_file_range(job->src_fd, &in, job->dst_fd, &out, 0,
-				  0)) == 0)
+	if (RETRY(copy_file_range(job->src_fd, &in, job->dst_fd, &out, 0, 0)) ==
+	    0)
 		return 0;
 	if (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS)
 		return job_fail(job, MAPCP_STEP_COPY, errno);

@@ -11,7 +11,10 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "../internal.h"
+#include "../engine.h"
+
+/* The engine it copies with, until it fails (rw.c). */
+extern const struct mapcp_engine engine_rw;
 
 static int
 fail_now(struct mapcp_job *job)

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "../internal.h"
+#include "../engine.h"
 
 /* All slots' buffers together stay within this, whatever the depth. */
 #define MAX_MEMORY ((size_t)32 << 20)

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../internal.h"
+#include "../engine.h"
 #include "../window.h"
 
 /*
@@ -46,13 +46,11 @@ copy_span(struct mapcp_job *job, off_t pos, off_t end, bool edge)
 
 		window_at(job, pos, end, &w);
 		w.edge = edge;
-		s = window_map(job, &w, false);
-		if (s == NULL)
-			return -job->report->err;
-		d = window_map(job, &w, true);
-		if (d == NULL) {
+		if ((ret = window_map(job, &w, false, &s)) < 0)
+			return ret;
+		if ((ret = window_map(job, &w, true, &d)) < 0) {
 			munmap(s, w.len);
-			return -job->report->err;
+			return ret;
 		}
 		window_notify(job, &w, s, d);
 		fault = guard_memcpy(d + w.delta, s + w.delta, w.n);
@@ -82,13 +80,10 @@ copy_span(struct mapcp_job *job, off_t pos, off_t end, bool edge)
 static int
 mmap_copy(struct mapcp_job *job, off_t off, off_t len)
 {
-	/* DEST gets no hole: every byte written, or a dense file's extent */
-	bool no_holes = job->opts->sparse == MAPCP_SPARSE_NEVER ||
-			(job->dense && job->opts->sparse != MAPCP_SPARSE_ALWAYS);
 	int ret = reserve(job, off, len);
 
 	if (ret == 0)
-		ret = copy_span(job, off, off + len, !no_holes);
+		ret = copy_span(job, off, off + len, job->keep_holes);
 	return ret;
 }
 

@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-#include "../internal.h"
+#include "../engine.h"
 #include "../window.h"
 
 /* pwrite() n bytes from p at pos, --buffer bytes a call. */
@@ -42,11 +42,11 @@ mmap_write_copy(struct mapcp_job *job, off_t off, off_t len)
 		struct window w;
 		char *s;
 		ssize_t n;
+		int ret;
 
 		window_at(job, pos, end, &w);
-		s = window_map(job, &w, false);
-		if (s == NULL)
-			return -job->report->err;
+		if ((ret = window_map(job, &w, false, &s)) < 0)
+			return ret;
 		window_notify(job, &w, s, NULL);
 		n = write_window(job, s + w.delta, w.n, pos);
 		munmap(s, w.len);

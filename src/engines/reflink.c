@@ -10,7 +10,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 
-#include "../internal.h"
+#include "../engine.h"
 
 static int
 clone_failed(struct mapcp_job *job, int err)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../internal.h"
+#include "../engine.h"
 
 struct rw {
 	char *buf;
@@ -70,46 +70,6 @@ read_some(int fd, void *buf, size_t len, off_t off)
 	}
 }
 
-/*
- * Write n streamed bytes. With --sparse=always and a DEST that can seek,
- * whole aligned blocks of zeros are skipped with lseek(SEEK_CUR) instead:
- * holes, as cp makes them from a pipe or a disk image.
- */
-static int
-put(struct mapcp_job *job, const unsigned char *p, size_t n)
-{
-	size_t b = job->block;
-	bool holes = job->opts->sparse == MAPCP_SPARSE_ALWAYS &&
-		     job->seekable_dst && b > 0;
-
-	while (n > 0) {
-		size_t piece = n;
-		bool zero = false;
-		ssize_t w;
-
-		if (holes) {
-			/* Up to DEST's next block boundary, then whole blocks
-			 * of the same kind, zero or not. */
-			piece = b - (size_t)(job->copied % (off_t)b);
-			if (piece > n)
-				piece = n;
-			zero = piece == b && all_zero(p, b);
-			while (piece + b <= n && all_zero(p + piece, b) == zero)
-				piece += b;
-		}
-		if (zero) {
-			if (RETRY(lseek(job->dst_fd, (off_t)piece, SEEK_CUR)) < 0)
-				return job_fail(job, MAPCP_STEP_WRITE, errno);
-		} else if ((w = write_all(job->dst_fd, p, piece, -1)) < 0) {
-			return job_fail(job, MAPCP_STEP_WRITE, (int)-w);
-		}
-		job_advance(job, (off_t)piece);
-		p += piece;
-		n -= piece;
-	}
-	return 0;
-}
-
 static int
 rw_stream(struct mapcp_job *job, struct rw *rw)
 {
@@ -121,7 +81,7 @@ rw_stream(struct mapcp_job *job, struct rw *rw)
 			return job_fail(job, MAPCP_STEP_READ, (int)-n);
 		if (n == 0)
 			return 0;
-		ret = put(job, (unsigned char *)rw->buf, (size_t)n);
+		ret = stream_write(job, (unsigned char *)rw->buf, (size_t)n);
 		if (ret < 0)
 			return ret;
 	}

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../internal.h"
+#include "../engine.h"
 
 struct pipe {
 	int rd, wr;
@@ -76,7 +76,8 @@ splice_copy(struct mapcp_job *job, off_t off, off_t len)
 	while (in < end) {
 		size_t want = end - in < (off_t)p->size ? (size_t)(end - in)
 							: p->size;
-		ssize_t n = RETRY(splice(job->src_fd, &in, p->wr, NULL, want, 0));
+		ssize_t n =
+			RETRY(splice(job->src_fd, &in, p->wr, NULL, want, 0));
 		int ret;
 
 		if (n < 0)

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "internal.h"
+#include "core.h"
 
 /* The fault engine, linked into test binaries only (src/engines/fail.c). */
 extern const struct mapcp_engine engine_fail;
@@ -71,9 +71,12 @@ static void
 check_plan(const struct mapcp_opts *o, const struct mapcp_engine **chain, int n)
 {
 	struct mapcp_report report = { 0 };
-	struct mapcp_job job = {
-		.opts = o, .report = &report, .src_fd = -1, .dst_fd = -1
-	};
+	struct copy_state core = { .dst_mode = (mode_t)-1 };
+	struct mapcp_job job = { .opts = o,
+				 .report = &report,
+				 .src_fd = -1,
+				 .dst_fd = -1,
+				 .core = &core };
 	bool listed = o->engine != NULL && strcmp(o->engine, "auto") != 0;
 	struct plan plan;
 

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "internal.h"
+#include "core.h"
 
 #define MAX_SIZE  ((off_t)3 << 20) /* past SCAN_BUFFER (1 MiB) twice */
 #define MAX_SPANS 8192 /* runs of >= 1 byte between zero blocks of 512 */

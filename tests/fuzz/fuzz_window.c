@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "internal.h"
+#include "core.h"
 #include "window.h"
 
 #define FOLIO ((uint64_t)2 << 20)

@@ -5,7 +5,7 @@
  * when abandoned. Each case runs with O_TMPFILE and again with the named
  * temporary of filesystems without it.
  */
-#include "internal.h"
+#include "core.h"
 #include "helpers.h"
 
 static struct mapcp_report report;

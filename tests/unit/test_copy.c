@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <sys/sysmacros.h>
 
-#include "internal.h"
+#include "core.h"
 #include "helpers.h"
 
 #define KiB ((off_t)1 << 10)

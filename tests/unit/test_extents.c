@@ -4,7 +4,7 @@
  * out to whole blocks, so each case checks that every byte written lies
  * in an extent, extents do not overlap, and the holes between stay holes.
  */
-#include "internal.h"
+#include "core.h"
 #include "helpers.h"
 
 #define MiB ((off_t)1 << 20)

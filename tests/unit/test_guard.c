@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "internal.h"
+#include "core.h"
 #include "helpers.h"
 
 #define LEN (4 * 4096)

@@ -3,7 +3,7 @@
  * stream, and the fallback rules, driven by the test engine "fail": fall
  * back only on "cannot do this" errors and only before the first byte.
  */
-#include "internal.h"
+#include "core.h"
 #include "helpers.h"
 
 #define SIZE (300 * 1024)
@@ -11,6 +11,7 @@
 static struct mapcp_report report;
 static struct mapcp_opts opts;
 static struct mapcp_job job;
+static struct copy_state core;
 
 static int
 setup(void **state)
@@ -21,6 +22,8 @@ setup(void **state)
 	memset(&report, 0, sizeof(report));
 	opts = test_opts("auto");
 	memset(&job, 0, sizeof(job));
+	memset(&core, 0, sizeof(core));
+	job.core = &core;
 	job.opts = &opts;
 	job.report = &report;
 	job.size = SIZE;

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "internal.h" /* report_checked() */
+#include "core.h" /* report_checked() */
 
 static void
 test_sizes_accepted(void **state)

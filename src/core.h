@@ -1,10 +1,12 @@
 /*
- * Internal interfaces between copy.c, the planner and the engines.
- * Not installed: the engines, atomic writer and extent walker are mapcp's
- * own business. Same conventions as mapcp.h: 0 or -errno, never print.
+ * The core's own interfaces, between copy.c, the planner, the atomic
+ * writer, the extent walker, metadata, verify and the tree copier (whose
+ * own parts are in tree.h). Not installed, and not for the engines, which
+ * see engine.h alone. Same conventions as mapcp.h: 0 or -errno, never
+ * print.
  */
-#ifndef MAPCP_INTERNAL_H
-#define MAPCP_INTERNAL_H
+#ifndef MAPCP_CORE_H
+#define MAPCP_CORE_H
 
 #include <errno.h>
 #include <stdbool.h>
@@ -13,80 +15,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "mapcp.h"
+#include "engine.h"
 
-/* One file being copied: what the engines see. */
-struct mapcp_job {
-	int src_fd;
-	int dst_fd;
-	const char *src_path; /* for messages and on_window */
-	const char *dst_path;
-	off_t size;           /* the source's size when opened */
-	size_t block;         /* DEST's block size: the grain of holes */
-	bool stream;          /* read until EOF, write sequentially */
-	bool seekable_dst;    /* DEST is a regular file */
-	bool dense;           /* every block allocated: no holes to look for */
-	off_t copied;         /* bytes written by every engine so far */
-	mode_t dst_mode;      /* DEST's mode as made, or (mode_t)-1 */
-	bool sized;           /* DEST already has the source's size */
-	bool empty_dest;      /* --inplace: DEST to be emptied first, once an
-				 engine is known not to refuse the copy */
-	dev_t src_dev;        /* the source's filesystem */
-	dev_t dst_dev;        /* DEST's, or 0 if not known */
-	unsigned int windows; /* windows mapped so far, for on_window */
-	const struct mapcp_opts *opts;
-	struct mapcp_report *report;
-	void *priv;       /* the running engine's per-file state */
-	const char *note; /* an engine's words on its last failure */
-};
-
-/*
- * EINTR and EAGAIN are never failures. RETRY(call) makes a call that
- * returned -1 again while errno is one of them; again() pauses a
- * millisecond after EAGAIN, so that a busy resource is not spun on.
- */
-#define RETRY(call)                                                            \
-	__extension__({                                                        \
-		__typeof__(call) retry_ret_;                                   \
-		while ((retry_ret_ = (call)) == -1 && again())                 \
-			;                                                      \
-		retry_ret_;                                                    \
-	})
-bool again(void);
-/*
- * For the calls where EAGAIN is an answer, not a busy resource: a
- * non-blocking flock() (EWOULDBLOCK is EAGAIN) must not wait for the lock.
- */
-#define RETRY_EINTR(call)                                                      \
-	__extension__({                                                        \
-		__typeof__(call) retry_ret_;                                   \
-		while ((retry_ret_ = (call)) == -1 && errno == EINTR)          \
-			;                                                      \
-		retry_ret_;                                                    \
-	})
-/* close(2); -1 only for an error that means data was not written. */
-int close_checked(int fd);
-
-/* Give DEST the source's size, once. 0, or -1 with errno set. */
-static inline int
-job_size_dest(struct mapcp_job *job)
-{
-	if (job->sized)
-		return 0;
-	if (RETRY(ftruncate(job->dst_fd, job->size)) < 0)
-		return -1;
-	job->sized = true;
-	return 0;
-}
-
-/* r failed at step with errno err (EIO if none): returns -err. */
-static inline int
-report_fail(struct mapcp_report *r, enum mapcp_step step, int err)
-{
-	r->step = step;
-	r->err = err > 0 ? err : EIO;
-	return -r->err;
-}
 /*
  * Where failures are counted: ret, with r's step made
  * MAPCP_STEP_UNKNOWN if a failure left none, so that every failure has
@@ -96,69 +26,11 @@ report_fail(struct mapcp_report *r, enum mapcp_step step, int err)
 int report_checked(struct mapcp_report *r, int ret);
 
 /*
- * Record that step failed with the positive errno err, and return -err, so
- * an engine can write "return job_fail(job, MAPCP_STEP_READ, errno);".
- * A zero errno, which no syscall should leave, still makes a failure.
- */
-static inline int
-job_fail(struct mapcp_job *job, enum mapcp_step step, int err)
-{
-	return report_fail(job->report, step, err);
-}
-
-/* Count n more bytes written, for the report and any progress display. */
-static inline void
-job_advance(struct mapcp_job *job, off_t n)
-{
-	job->copied += n;
-	if (job->opts->progress != NULL)
-		job->opts->progress->bytes += (unsigned long long)n;
-}
-
-/*
- * Record that the source no longer has the size it had when opened (it
- * shrank under the copy, or grew) and return -EIO: never a fallback.
- */
-int job_changed(struct mapcp_job *job);
-
-/*
  * Has the source changed since it was opened (src, its fstat then)? Its
  * size says so for a file that shrank or grew, its mtime for one written
  * over in place, which keeps its size. 1 if it changed, 0, or -errno.
  */
 int job_source_changed(const struct mapcp_job *job, const struct stat *src);
-
-/*
- * An in-kernel copy returned 0 bytes before the end of the extent: if
- * nothing was copied yet, the source is /proc-like (-ENODATA, a fallback),
- * else it shrank (job_changed()).
- */
-int job_no_data(struct mapcp_job *job);
-
-enum engine_flag {
-	ENGINE_MAY_SHARE = 1 << 2, /* may share blocks instead of copying */
-};
-
-/* An engine copies data extents; see DESIGN.md "Engines". */
-struct mapcp_engine {
-	const char *name;
-	unsigned int flags; /* enum engine_flag */
-	/* Optional: set up per-file state in job->priv. 0 or -errno. */
-	int (*start)(struct mapcp_job *job);
-	/*
-	 * Copy [off, off + len) to the same offsets of DEST, which already
-	 * has the source's size (unless it is a stream). 0 or -errno.
-	 */
-	int (*copy)(struct mapcp_job *job, off_t off, off_t len);
-	/* Optional: release job->priv. */
-	void (*finish)(struct mapcp_job *job);
-	/*
-	 * Optional: would copy() refuse this job outright (the files on two
-	 * filesystems, a filesystem that cannot do it)? Then the -errno it
-	 * would fail with, reported as copy() would; else 0. Writes nothing.
-	 */
-	int (*probe)(struct mapcp_job *job);
-};
 
 #define ENGINE(name) extern const struct mapcp_engine engine_##name;
 #include "engines.def"
@@ -169,6 +41,19 @@ extern const struct mapcp_engine *const engine_table[];
 
 /* The engine called name, or NULL. */
 const struct mapcp_engine *engine_find(const char *name, size_t len);
+
+/*
+ * What copy.c and the planner keep of one copy beside what the engines
+ * see (job->core).
+ */
+struct copy_state {
+	bool dense;      /* every block allocated: no holes to look for */
+	mode_t dst_mode; /* DEST's mode as made, or (mode_t)-1 */
+	bool empty_dest; /* --inplace: DEST to be emptied first, once an
+			    engine is known not to refuse the copy */
+	dev_t src_dev;   /* the source's filesystem */
+	dev_t dst_dev;   /* DEST's, or 0 if not known: learnt failures */
+};
 
 /* plan.c: choose and run the engines for one job. */
 #define PLAN_MAX 8
@@ -242,16 +127,6 @@ void extents_free(struct extents *x);
 
 /* Is [p, p + n) all zero bytes? */
 bool all_zero(const unsigned char *p, size_t n);
-
-/* guard.c: copies between mappings that survive SIGBUS. */
-enum guard_fault {
-	GUARD_OK = 0,
-	GUARD_SRC = 1, /* the source mapping faulted: file shrank */
-	GUARD_DST = 2, /* the destination mapping faulted: no space, EIO */
-};
-
-/* memcpy(dst, src, n), turning a SIGBUS inside either range into a code. */
-enum guard_fault guard_memcpy(void *dst, const void *src, size_t n);
 
 /* atomic.c: the temporary that becomes DEST. */
 struct atomic {
@@ -331,6 +206,13 @@ struct place {
 	int err;          /* its directory could not be opened: this errno */
 	dev_t dev;        /* dirfd's filesystem, or 0 if not known */
 };
+
+/* Are a and b one file: the same device and inode? */
+static inline bool
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
 
 /* Are a and b one directory entry: one name in one directory? */
 bool same_dirent(const struct place *a, const struct place *b);
@@ -415,11 +297,5 @@ void progress_done(const struct mapcp_opts *opts);
 bool ask_user(const struct mapcp_opts *opts, const char *dst);
 
 /* util.c */
-
-/* write(2) all of buf at off (or at the file position if off < 0). */
-ssize_t write_all(int fd, const void *buf, size_t len, off_t off);
-
-/* Page size, looked up once. */
-size_t page_size(void);
 
 #endif
