@@ -229,48 +229,105 @@ quote_alloc(const char *name)
 }
 
 /*
- * Most messages are "BEFORE 'PATH'AFTER", then ": strerror" if with_err;
- * the few with two paths or sizes are written out in mapcp_report_error().
+ * Messages are "BEFORE 'PATH'MIDDLE['PATH2'AFTER]", then ": strerror" if
+ * with_err; the few that say more than that (sizes, a note, which way a
+ * change went) are written out in mapcp_report_error().
  */
+enum who { NONE, SRC, DST };
 static const struct {
 	const char *before;
-	bool dst; /* the path is DEST's, else SOURCE's */
+	enum who first; /* whose path comes first */
+	const char *middle;
+	enum who second; /* and second, if any */
 	const char *after;
 	bool with_err;
 } words[] = {
-	[MAPCP_STEP_STAT_SRC] = { "cannot stat ", false, "", true },
-	[MAPCP_STEP_OPEN_SRC] = { "cannot open ", false, " for reading", true },
-	[MAPCP_STEP_IS_DIR] = { "-r not specified; omitting directory ", false,
-				"", false },
-	[MAPCP_STEP_STAT_DST] = { "cannot stat ", true, "", true },
-	[MAPCP_STEP_DANGLING] = { "not writing through dangling symlink ", true,
-				  "", false },
-	[MAPCP_STEP_DST_IS_DIR] = { "cannot overwrite directory ", true,
-				    " with non-directory", false },
-	[MAPCP_STEP_CREATE] = { "cannot create regular file ", true, "", true },
-	[MAPCP_STEP_READ] = { "error reading ", false, "", true },
-	[MAPCP_STEP_WRITE] = { "error writing ", true, "", true },
-	[MAPCP_STEP_MAP_SRC] = { "cannot map ", false, "", true },
-	[MAPCP_STEP_MAP_DST] = { "cannot map ", true, "", true },
-	[MAPCP_STEP_ENGINE] = { "no engine can copy ", false, "", false },
-	[MAPCP_STEP_META] = { "cannot set permissions of ", true, "", true },
-	[MAPCP_STEP_SYNC] = { "error syncing ", true, "", true },
-	[MAPCP_STEP_COMMIT] = { "cannot put the copy in place as ", true, "",
-				true },
-	[MAPCP_STEP_CLOSE] = { "error closing ", true, "", true },
-	[MAPCP_STEP_MKDIR] = { "cannot create directory ", true, "", true },
-	[MAPCP_STEP_SYMLINK] = { "cannot create symbolic link ", true, "",
-				 true },
-	[MAPCP_STEP_SPECIAL] = { "cannot create special file ", true, "",
-				 true },
-	[MAPCP_STEP_READLINK] = { "cannot read symbolic link ", false, "",
+	[MAPCP_STEP_STAT_SRC] = { "cannot stat ", SRC, "", NONE, "", true },
+	[MAPCP_STEP_OPEN_SRC] = { "cannot open ", SRC, " for reading", NONE, "",
 				  true },
-	[MAPCP_STEP_CYCLE] = { "cannot copy cyclic symbolic link ", false, "",
-			       false },
-	[MAPCP_STEP_REOPEN] = { "cannot return to directory ", true, "", true },
-	[MAPCP_STEP_BACKUP] = { "cannot backup ", true, "", true },
-	[MAPCP_STEP_NOT_REPLACING] = { "not replacing ", true, "", false },
+	[MAPCP_STEP_IS_DIR] = { "-r not specified; omitting directory ", SRC,
+				"", NONE, "", false },
+	[MAPCP_STEP_STAT_DST] = { "cannot stat ", DST, "", NONE, "", true },
+	[MAPCP_STEP_DANGLING] = { "not writing through dangling symlink ", DST,
+				  "", NONE, "", false },
+	[MAPCP_STEP_DST_IS_DIR] = { "cannot overwrite directory ", DST,
+				    " with non-directory", NONE, "", false },
+	[MAPCP_STEP_CREATE] = { "cannot create regular file ", DST, "", NONE,
+				"", true },
+	[MAPCP_STEP_READ] = { "error reading ", SRC, "", NONE, "", true },
+	[MAPCP_STEP_WRITE] = { "error writing ", DST, "", NONE, "", true },
+	[MAPCP_STEP_MAP_SRC] = { "cannot map ", SRC, "", NONE, "", true },
+	[MAPCP_STEP_MAP_DST] = { "cannot map ", DST, "", NONE, "", true },
+	[MAPCP_STEP_ENGINE] = { "no engine can copy ", SRC, "", NONE, "",
+				false },
+	[MAPCP_STEP_META] = { "cannot set permissions of ", DST, "", NONE, "",
+			      true },
+	[MAPCP_STEP_SYNC] = { "error syncing ", DST, "", NONE, "", true },
+	[MAPCP_STEP_COMMIT] = { "cannot put the copy in place as ", DST, "",
+				NONE, "", true },
+	[MAPCP_STEP_CLOSE] = { "error closing ", DST, "", NONE, "", true },
+	[MAPCP_STEP_MKDIR] = { "cannot create directory ", DST, "", NONE, "",
+			       true },
+	[MAPCP_STEP_SYMLINK] = { "cannot create symbolic link ", DST, "", NONE,
+				 "", true },
+	[MAPCP_STEP_SPECIAL] = { "cannot create special file ", DST, "", NONE,
+				 "", true },
+	[MAPCP_STEP_READLINK] = { "cannot read symbolic link ", SRC, "", NONE,
+				  "", true },
+	[MAPCP_STEP_CYCLE] = { "cannot copy cyclic symbolic link ", SRC, "",
+			       NONE, "", false },
+	[MAPCP_STEP_REOPEN] = { "cannot return to directory ", DST, "", NONE,
+				"", true },
+	[MAPCP_STEP_BACKUP] = { "cannot backup ", DST, "", NONE, "", true },
+	[MAPCP_STEP_NOT_REPLACING] = { "not replacing ", DST, "", NONE, "",
+				       false },
+	[MAPCP_STEP_REPLACED] = { "skipping ", SRC,
+				  ", as it was replaced while being copied",
+				  NONE, "", false },
+	[MAPCP_STEP_VERIFY] = { "cannot read back ", DST, " to verify it", NONE,
+				"", true },
+	[MAPCP_STEP_SAME_FILE] = { "", SRC, " and ", DST, " are the same file",
+				   false },
+	[MAPCP_STEP_COPY] = { "error copying ", SRC, " to ", DST, "", true },
+	[MAPCP_STEP_CLONE] = { "failed to clone ", DST, " from ", SRC, "",
+			       true },
+	[MAPCP_STEP_BACKUP_IS_SRC] = { "backing up ", DST,
+				       " might destroy source;  ", SRC,
+				       " not copied", false },
+	[MAPCP_STEP_INTO_SELF] = { "cannot copy a directory, ", SRC,
+				   ", into itself, ", DST, "", false },
+	[MAPCP_STEP_NOT_DIR] = { "cannot overwrite non-directory ", DST,
+				 " with directory ", SRC, "", false },
+	[MAPCP_STEP_LINK] = { "cannot create hard link ", DST, " to ", SRC, "",
+			      true },
+	[MAPCP_STEP_SYMLINK_TO] = { "cannot create symbolic link ", DST, " to ",
+				    SRC, "", true },
+	[MAPCP_STEP_THROUGH_NEW_LINK] = { "will not copy ", SRC,
+					  " through just-created symlink ", DST,
+					  "", false },
+	[MAPCP_STEP_OVER_NEW] = { "will not overwrite just-created ", DST,
+				  " with ", SRC, "", false },
+	[MAPCP_STEP_UNKNOWN] = { "cannot copy ", SRC, " to ", DST, "", true },
 };
+
+/* SOURCE changed during the copy: how, as far as the report knows. */
+static void
+changed_message(const struct mapcp_report *r, const char *s, char *buf,
+		size_t size)
+{
+	if (r->size_now == r->size)
+		snprintf(buf, size,
+			 "%s changed during the copy (written to while "
+			 "being read)",
+			 s);
+	else if (r->size_now >= 0)
+		snprintf(buf, size,
+			 "%s changed size during the copy "
+			 "(%jd bytes when opened, %jd now)",
+			 s, (intmax_t)r->size, (intmax_t)r->size_now);
+	else
+		snprintf(buf, size, "%s changed size during the copy", s);
+}
 
 char *
 mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
@@ -280,39 +337,15 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 	const char *e = strerror(r->err);
 	unsigned int step = (unsigned int)r->step;
 
-	if (r->step == MAPCP_STEP_SAME_FILE)
-		snprintf(buf, size, "%s and %s are the same file", s, d);
-	else if (r->step == MAPCP_STEP_COPY)
-		snprintf(buf, size, "error copying %s to %s: %s", s, d, e);
-	else if (r->step == MAPCP_STEP_CLONE)
-		snprintf(buf, size, "failed to clone %s from %s: %s", d, s, e);
-	else if (r->step == MAPCP_STEP_VERIFY && r->err == EIO)
+	if (r->step == MAPCP_STEP_VERIFY && r->err == EIO)
 		snprintf(buf, size,
 			 "%s read back differs from %s (xxh3-128): the "
 			 "copy was discarded",
-			 d, s);
-	else if (r->step == MAPCP_STEP_VERIFY)
-		snprintf(buf, size, "cannot read back %s to verify it: %s", d,
-			 e);
-	else if (r->step == MAPCP_STEP_BACKUP_IS_SRC)
-		snprintf(buf, size,
-			 "backing up %s might destroy source;  %s not copied",
 			 d, s);
 	else if (r->step == MAPCP_STEP_NOT_ATOMIC)
 		snprintf(buf, size,
 			 "cannot replace %s atomically: %s (--atomic)", d,
 			 r->inplace_why ? r->inplace_why : e);
-	else if (r->step == MAPCP_STEP_INTO_SELF)
-		snprintf(buf, size,
-			 "cannot copy a directory, %s, into itself, %s", s, d);
-	else if (r->step == MAPCP_STEP_NOT_DIR)
-		snprintf(buf, size,
-			 "cannot overwrite non-directory %s with directory "
-			 "%s",
-			 d, s);
-	else if (r->step == MAPCP_STEP_LINK)
-		snprintf(buf, size, "cannot create hard link %s to %s: %s", d,
-			 s, e);
 	else if (r->step == MAPCP_STEP_RELATIVE_LINK)
 		/* cp's quotef: the name bare if the shell would take it so */
 		snprintf(buf, size,
@@ -323,54 +356,31 @@ mapcp_report_error(const struct mapcp_report *r, char *buf, size_t size)
 					       "0123456789._/+-,=@%^")] == '\0'
 				 ? r->dst
 				 : d);
-	else if (r->step == MAPCP_STEP_SYMLINK_TO)
-		snprintf(buf, size, "cannot create symbolic link %s to %s: %s",
-			 d, s, e);
-	else if (r->step == MAPCP_STEP_THROUGH_NEW_LINK)
-		snprintf(buf, size,
-			 "will not copy %s through just-created symlink %s", s,
-			 d);
-	else if (r->step == MAPCP_STEP_OVER_NEW)
-		snprintf(buf, size,
-			 "will not overwrite just-created %s with %s", d, s);
-	else if (r->step == MAPCP_STEP_REPLACED)
-		snprintf(buf, size,
-			 "skipping %s, as it was replaced while being copied",
-			 s);
-	else if (r->step == MAPCP_STEP_MOVED && r->what != NULL &&
-		 strcmp(r->what, "directory") == 0)
-		snprintf(buf, size,
-			 "%s was moved or replaced during the copy: nothing "
-			 "more is copied into it",
-			 d);
 	else if (r->step == MAPCP_STEP_MOVED)
 		snprintf(buf, size,
-			 "%s was replaced by something else during the copy: "
-			 "left as it is",
+			 r->what != NULL && strcmp(r->what, "directory") == 0
+				 ? "%s was moved or replaced during the copy: "
+				   "nothing more is copied into it"
+				 : "%s was replaced by something else during "
+				   "the copy: left as it is",
 			 d);
 	else if (r->step == MAPCP_STEP_PRESERVE)
 		snprintf(buf, size, "cannot preserve %s of %s: %s",
 			 r->note ? r->note : "attributes", d, e);
-	else if (r->step == MAPCP_STEP_CHANGED && r->size_now == r->size)
-		snprintf(buf, size,
-			 "%s changed during the copy (written to while "
-			 "being read)",
-			 s);
-	else if (r->step == MAPCP_STEP_CHANGED && r->size_now >= 0)
-		snprintf(buf, size,
-			 "%s changed size during the copy "
-			 "(%jd bytes when opened, %jd now)",
-			 s, (intmax_t)r->size, (intmax_t)r->size_now);
 	else if (r->step == MAPCP_STEP_CHANGED)
-		snprintf(buf, size, "%s changed size during the copy", s);
-	else if (step < sizeof(words) / sizeof(words[0]) &&
-		 words[step].before != NULL)
-		snprintf(buf, size, "%s%s%s%s%s", words[step].before,
-			 words[step].dst ? d : s, words[step].after,
-			 words[step].with_err ? ": " : "",
+		changed_message(r, s, buf, size);
+	else {
+		if (step >= sizeof(words) / sizeof(words[0]) ||
+		    words[step].before == NULL)
+			step = MAPCP_STEP_UNKNOWN;
+		snprintf(buf, size, "%s%s%s%s%s%s%s", words[step].before,
+			 words[step].first == DST ? d : s, words[step].middle,
+			 words[step].second == NONE  ? ""
+			 : words[step].second == DST ? d
+						     : s,
+			 words[step].after, words[step].with_err ? ": " : "",
 			 words[step].with_err ? e : "");
-	else
-		snprintf(buf, size, "cannot copy %s to %s: %s", s, d, e);
+	}
 	if (r->note != NULL && r->step != MAPCP_STEP_PRESERVE) {
 		size_t n = strlen(buf);
 
