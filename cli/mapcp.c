@@ -467,9 +467,9 @@ preserve_arg(const struct cli *cli, const char *what, const char *arg)
 	return bits;
 }
 
-/* Does the list name context itself (not through all)? */
+/* Does the list name the attribute bit itself (not through all)? */
 static bool
-names_context(const char *list)
+names_itself(const char *list, unsigned int bit)
 {
 	for (const char *p = list; *p != '\0'; p += *p == ',') {
 		size_t n = strcspn(p, ",");
@@ -480,7 +480,7 @@ names_context(const char *list)
 			memcpy(word, p, n);
 			word[n] = '\0';
 			if (mapcp_parse_preserve(word, &bits) == 0 &&
-			    bits == MAPCP_PRESERVE_CONTEXT)
+			    bits == bit)
 				return true;
 		}
 		p += n;
@@ -779,6 +779,8 @@ parse_option(struct cli *cli, int c, const char *arg)
 		cli->opts.preserve &= ~bits;
 		if (bits & MAPCP_PRESERVE_CONTEXT)
 			cli->context_required = false;
+		if (bits & MAPCP_PRESERVE_XATTR)
+			*flags &= ~(unsigned)MAPCP_XATTR_REQUIRED;
 		/* cp: new files get the default modes, not SOURCE's */
 		if (bits & MAPCP_PRESERVE_MODE)
 			*flags |= MAPCP_DEFAULT_MODES;
@@ -792,8 +794,11 @@ parse_option(struct cli *cli, int c, const char *arg)
 	case OPT_PRESERVE:
 		bits = preserve_arg(cli, "--preserve", arg);
 		cli->opts.preserve |= bits;
-		if (arg != NULL && names_context(arg))
+		if (arg != NULL && names_itself(arg, MAPCP_PRESERVE_CONTEXT))
 			cli->context_required = true;
+		/* --preserve=xattr: failing to keep them is an error, as cp */
+		if (arg != NULL && names_itself(arg, MAPCP_PRESERVE_XATTR))
+			*flags |= MAPCP_XATTR_REQUIRED;
 		if (bits & MAPCP_PRESERVE_MODE)
 			*flags &= ~(unsigned)MAPCP_DEFAULT_MODES;
 		break;

@@ -79,6 +79,11 @@ enum mapcp_flag {
 	 * for files, 0777 for directories, less the umask), not SOURCE's.
 	 */
 	MAPCP_DEFAULT_MODES = 1 << 16,
+	/*
+	 * --preserve=xattr named: a filesystem that cannot hold SOURCE's
+	 * extended attributes is an error, as in cp (-a, all: quietly not)
+	 */
+	MAPCP_XATTR_REQUIRED = 1 << 17,
 };
 
 /* cp -l and -s: what a SOURCE that is not a directory becomes at DEST. */

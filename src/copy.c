@@ -36,6 +36,7 @@ struct dest {
 	bool magic;    /* reached through /proc's fd links: written in place */
 	bool made;     /* --inplace made it: removed if the copy fails */
 	bool is_dir;   /* a directory: cannot be overwritten */
+	bool unwritable; /* a file we may not write: replaced only with -f */
 };
 
 /*
@@ -341,23 +342,30 @@ int
 backup_keep(int dirfd, const char *name, const char *b)
 {
 	if (RETRY(linkat(dirfd, name, dirfd, b, 0)) == 0)
-		return 0;
+		return BACKUP_LINKED;
 	if (errno == ENOENT) /* DEST is gone: nothing to keep */
-		return 0;
+		return BACKUP_NOTHING;
 	if (errno == EEXIST && RETRY(unlinkat(dirfd, b, 0)) == 0 &&
 	    RETRY(linkat(dirfd, name, dirfd, b, 0)) == 0)
-		return 0;
+		return BACKUP_LINKED;
+	/* no second name to be had (tmpfs out of inodes): moved aside */
 	if (RETRY(renameat(dirfd, name, dirfd, b)) == 0)
-		return 0;
+		return BACKUP_RENAMED;
 	return -errno;
 }
 
-static int
-make_backup(struct mapcp_job *job, const struct dest *d)
+void
+backup_undo(int dirfd, const char *name, const char *b, int how)
 {
-	int ret = backup_keep(d->dirfd, d->name, job->report->backup);
+	struct stat sn, sb;
 
-	return ret < 0 ? job_fail(job, MAPCP_STEP_BACKUP, -ret) : 0;
+	if (how == BACKUP_RENAMED)
+		(void)RETRY(renameat2(dirfd, b, dirfd, name, RENAME_NOREPLACE));
+	else if (how == BACKUP_LINKED &&
+		 fstatat(dirfd, name, &sn, AT_SYMLINK_NOFOLLOW) == 0 &&
+		 fstatat(dirfd, b, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		 same_file(&sn, &sb))
+		(void)RETRY(unlinkat(dirfd, b, 0));
 }
 
 /* Look at DEST: follow a symlink, refuse a directory or the source itself. */
@@ -447,9 +455,8 @@ check_dest(struct mapcp_job *job, const struct place *srcp,
 		faccessat(d->dirfd, d->name, W_OK,
 			  AT_EACCESS | (d->magic ? 0 : AT_SYMLINK_NOFOLLOW)) ==
 		0;
-	if (!d->writable && !(job->opts->flags & MAPCP_FORCE) &&
-	    S_ISREG(d->st.st_mode))
-		return job_fail(job, MAPCP_STEP_CREATE, errno);
+	/* refused after -n, -u and -i had their say, as in cp */
+	d->unwritable = !d->writable && S_ISREG(d->st.st_mode);
 	return 0;
 }
 
@@ -477,6 +484,39 @@ keep_dest(const struct mapcp_job *job, const struct dest *d,
 }
 
 /*
+ * Do we have capability cap? CAP_FSETID: we may keep set-ID bits on a
+ * file we write; CAP_FOWNER: replace other users' files in sticky
+ * directories.
+ */
+static bool
+has_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, c) < 0)
+		return geteuid() == 0;
+	return c[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap);
+}
+
+/*
+ * An existing DEST's mode, as writing it in place would leave it: the
+ * kernel clears set-user-ID, and set-group-ID with group execute, when
+ * someone without CAP_FSETID writes a file.
+ */
+static mode_t
+kept_mode(mode_t mode)
+{
+	mode &= 07777;
+	if ((mode & (S_ISUID | S_ISGID)) && !has_cap(CAP_FSETID)) {
+		mode &= ~(mode_t)S_ISUID;
+		if (mode & S_IXGRP)
+			mode &= ~(mode_t)S_ISGID;
+	}
+	return mode;
+}
+
+/*
  * The mode DEST ends with, without -p: an existing one's, else SOURCE's
  * (--no-preserve=mode: a new file's default, 0666), less the umask.
  */
@@ -485,7 +525,7 @@ dest_mode(const struct dest *d, const struct stat *src,
 	  const struct mapcp_opts *o)
 {
 	if (d->exists && d->writable && !d->in_way)
-		return d->st.st_mode & 0777;
+		return kept_mode(d->st.st_mode);
 	if (o->flags & MAPCP_DEFAULT_MODES)
 		return 0666 & ~o->umask;
 	return src->st_mode & 0777 & ~o->umask;
@@ -688,6 +728,23 @@ note_inode(struct mapcp_job *job)
 	return 0;
 }
 
+/* What cp keeps of an existing DEST it writes: its xattrs and ACLs. */
+static int
+keep_own(struct mapcp_job *job, const struct dest *d)
+{
+	int old = RETRY(
+		openat(d->dirfd, d->name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+	struct stat st;
+	int ret = 0;
+
+	if (old < 0)
+		return 0; /* gone meanwhile: nothing to keep */
+	if (fstat(old, &st) == 0 && same_file(&st, &d->st))
+		ret = meta_keep_own(old, job->dst_fd, job->report);
+	close(old);
+	return ret;
+}
+
 /* Give the temporary its final owner, mode, times; then make it DEST. */
 static int
 commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
@@ -696,10 +753,22 @@ commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
 	unsigned int flags = job->opts->flags;
 	int ret;
 
+	bool replaces = d->exists && d->writable && !d->in_way;
+	int how = -1; /* how -b kept DEST, if it did */
+
 	/* cp keeps an existing DEST's owner; try, as only root may. */
-	if (d->exists && d->writable && !d->in_way && !job->opts->preserve &&
+	if (replaces && !(job->opts->preserve & MAPCP_PRESERVE_OWNERSHIP) &&
 	    RETRY(fchown(job->dst_fd, d->st.st_uid, d->st.st_gid)) < 0)
 		(void)RETRY(fchown(job->dst_fd, (uid_t)-1, d->st.st_gid));
+	/* and, writing the same inode, its xattrs and ACLs */
+	if (replaces && (ret = keep_own(job, d)) < 0)
+		return ret;
+	/* --no-preserve=mode: no inherited ACL, exactly the default mode */
+	if (!replaces && (flags & MAPCP_DEFAULT_MODES)) {
+		if ((ret = meta_strip_acls(job->dst_fd)) < 0)
+			return job_fail(job, MAPCP_STEP_META, -ret);
+		job->core->dst_mode = (mode_t)-1;
+	}
 	ret = meta_apply(job->opts, job->src_fd, job->dst_fd, src,
 			 job->core->dst_mode, dest_mode(d, src, job->opts),
 			 job->report);
@@ -707,12 +776,18 @@ commit(struct mapcp_job *job, struct atomic *a, const struct dest *d,
 		return ret;
 	if (want_inode && (ret = note_inode(job)) < 0)
 		return ret;
-	if (job->report->backup[0] != '\0' && (ret = make_backup(job, d)) < 0)
-		return ret;
+	if (job->report->backup[0] != '\0' &&
+	    (how = backup_keep(d->dirfd, d->name, job->report->backup)) < 0)
+		return job_fail(job, MAPCP_STEP_BACKUP, -how);
 	a->existed = d->exists;
 	ret = atomic_commit(a, flags & MAPCP_NO_CLOBBER, flags & MAPCP_FSYNC,
 			    job->report);
 	job->dst_fd = -1; /* atomic_commit closed it */
+	/* DEST as it was, so no backup of it either: cp leaves none */
+	if (ret != 0 && how >= 0) {
+		backup_undo(d->dirfd, d->name, job->report->backup, how);
+		job->report->backup[0] = '\0';
+	}
 	if (ret == 1)
 		job->report->skipped = true;
 	return ret < 0 ? ret : 0;
@@ -737,18 +812,6 @@ release_dest(struct dest *d)
 {
 	if (d->own_fd)
 		close(d->dirfd);
-}
-
-/* May we replace other users' files in sticky directories? */
-static bool
-has_cap_fowner(void)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3];
-
-	if (syscall(SYS_capget, &h, c) < 0)
-		return geteuid() == 0;
-	return c[CAP_TO_INDEX(CAP_FOWNER)].effective & CAP_TO_MASK(CAP_FOWNER);
 }
 
 /*
@@ -782,7 +845,7 @@ replace_blocked(const struct dest *d)
 		return "its directory is not writable, so no temporary can be "
 		       "made there";
 	if (fstatat(d->dirfd, ".", &dir, 0) == 0 && (dir.st_mode & S_ISVTX) &&
-	    d->st.st_uid != me && dir.st_uid != me && !has_cap_fowner())
+	    d->st.st_uid != me && dir.st_uid != me && !has_cap(CAP_FOWNER))
 		return "its directory is sticky and it belongs to another "
 		       "user, so it cannot be replaced";
 	return NULL;
@@ -920,6 +983,10 @@ copy_file_at(const struct place *src, const struct place *dst,
 	}
 	if (d.is_dir) {
 		ret = job_fail(&job, MAPCP_STEP_DST_IS_DIR, EISDIR);
+		goto out;
+	}
+	if (d.unwritable && !(opts->flags & MAPCP_FORCE)) {
+		ret = job_fail(&job, MAPCP_STEP_CREATE, EACCES);
 		goto out;
 	}
 	job.core->dst_dev =

@@ -261,6 +261,22 @@ int meta_apply(const struct mapcp_opts *o, int src_fd, int fd,
 	       struct mapcp_report *r);
 
 /*
+ * An existing DEST replaced by the temporary fd keeps what cp keeps of it
+ * by writing the same inode: its extended attributes and ACLs (old_fd, an
+ * O_PATH descriptor of it), less file capabilities, which a write clears.
+ * 0, or -errno with r's step set.
+ */
+int meta_keep_own(int old_fd, int fd, struct mapcp_report *r);
+
+/*
+ * --no-preserve=mode: what is made has no access ACL of its own (one
+ * inherited from its directory's default ACL), as cp sets exactly the
+ * default mode; a directory keeps the default ACL it inherited, as in cp.
+ * 0 or -errno.
+ */
+int meta_strip_acls(int fd);
+
+/*
  * The same for a symlink or special file, through fd, an O_PATH
  * descriptor of it: ownership, mode (not of a symlink) and timestamps.
  */
@@ -278,11 +294,21 @@ int verify_copy(struct mapcp_job *job, const struct stat *src);
  * copy.c: -b's backups. backup_name() puts in b the name that name in
  * dirfd is to be kept as (cp's: NAME + suffix, NAME.~N~); backup_keep()
  * gives it that name, a second hard link where it can (so that name is
- * never missing), else by rename. 0 or -errno.
+ * never missing), else by rename: enum backup_how, or -errno.
  */
 int backup_name(const struct mapcp_opts *o, int dirfd, const char *name,
 		char *b, size_t size);
 int backup_keep(int dirfd, const char *name, const char *b);
+enum backup_how {
+	BACKUP_LINKED,  /* b is a second name of DEST */
+	BACKUP_RENAMED, /* DEST was moved to b: no second name to be had */
+	BACKUP_NOTHING, /* DEST had gone */
+};
+/*
+ * The copy failed after backup_keep() returned how: DEST back as it was
+ * (moved back, or its second name removed), as cp leaves no backup then.
+ */
+void backup_undo(int dirfd, const char *name, const char *b, int how);
 
 /*
  * atomic.c: the xattr that marks a named temporary as mapcp's own, for

@@ -126,19 +126,24 @@ make_beside(const struct maker *m, const struct place *dst)
 	return fd;
 }
 
+/* What lets cp replace what is in the way of a link it makes. */
+#define REPLACED_IF_FORCED (MAPCP_FORCE | MAPCP_REMOVE_DEST)
+
 /*
  * Make dst with m. If the name is taken, -n, -u and -i decide whether it
  * stays (returns -EEXIST with r->skipped set); if not, the new entry
- * replaces it atomically. forced_only (cp -l, -s): it stays, and that is
- * -EEXIST, unless -f, --remove-destination, -i or -b let it be replaced.
+ * replaces it atomically. allowed_by (cp -l, -s, --attributes-only): it
+ * stays, and that is -EEXIST, unless -b or one of these flags (-f,
+ * --remove-destination; for -l also a yes to -i) lets it be replaced.
  * Returns an O_PATH fd of the new entry, or -errno.
  */
 static int
 replace_entry(const struct mapcp_opts *o, const struct maker *m,
-	      const struct place *dst, const struct stat *src, bool forced_only,
-	      struct mapcp_report *r)
+	      const struct place *dst, const struct stat *src,
+	      unsigned int allowed_by, struct mapcp_report *r)
 {
 	struct stat old;
+	int fd, how = -1;
 
 	if (dst->err)
 		return -dst->err;
@@ -155,8 +160,8 @@ replace_entry(const struct mapcp_opts *o, const struct maker *m,
 					     EEXIST)
 			       : -EEXIST;
 	}
-	if (forced_only && o->backup == MAPCP_BACKUP_NONE &&
-	    !(o->flags & (MAPCP_FORCE | MAPCP_REMOVE_DEST | MAPCP_INTERACTIVE)))
+	if (allowed_by != 0 && o->backup == MAPCP_BACKUP_NONE &&
+	    !(o->flags & allowed_by))
 		return -EEXIST;
 	/* -b: what is there is kept under its backup name first */
 	if (o->backup != MAPCP_BACKUP_NONE && !S_ISDIR(old.st_mode)) {
@@ -164,11 +169,17 @@ replace_entry(const struct mapcp_opts *o, const struct maker *m,
 				      sizeof(r->backup));
 
 		if (ret == 0)
-			ret = backup_keep(dst->dirfd, dst->name, r->backup);
+			ret = how =
+				backup_keep(dst->dirfd, dst->name, r->backup);
 		if (ret < 0)
 			return ret;
 	}
-	return make_beside(m, dst);
+	fd = make_beside(m, dst);
+	if (fd < 0 && how >= 0) { /* DEST as it was, and no backup */
+		backup_undo(dst->dirfd, dst->name, r->backup, how);
+		r->backup[0] = '\0';
+	}
+	return fd;
 }
 
 /* replace_entry()'s failure as a report; EISDIR: rename(2) cannot. */
@@ -260,7 +271,9 @@ make_other(const struct mapcp_opts *o, uid_t euid, const struct place *src,
 		return report_fail(r, MAPCP_STEP_SAME_FILE, EINVAL);
 	}
 	/* --attributes-only: what is there stays, unless -f says otherwise */
-	fd = replace_entry(o, &m, dst, st, o->flags & MAPCP_ATTRIBUTES_ONLY, r);
+	fd = replace_entry(
+		o, &m, dst, st,
+		o->flags & MAPCP_ATTRIBUTES_ONLY ? REPLACED_IF_FORCED : 0, r);
 	if (fd < 0)
 		return made_fail(r, fd,
 				 S_ISLNK(st->st_mode) ? MAPCP_STEP_SYMLINK
@@ -425,7 +438,7 @@ link_to(struct mapcp_session *s, const struct link *l, const struct place *dst,
 	}
 	/* cp links later names whatever -u says of them */
 	o.flags &= ~(unsigned)MAPCP_UPDATE;
-	fd = replace_entry(&o, &m, dst, st, false, r);
+	fd = replace_entry(&o, &m, dst, st, 0, r);
 	close(m.link_fd);
 	if (fd < 0)
 		return made_fail(r, fd, MAPCP_STEP_LINK);
@@ -556,7 +569,11 @@ make_link_to(const struct mapcp_session *s, const struct place *src,
 		m.type = S_IFLNK;
 		m.target = src->path;
 	}
-	fd = replace_entry(s->opts, &m, dst, st, true, r);
+	/* cp: -i's yes replaces what is in the way of a hard link only */
+	fd = replace_entry(s->opts, &m, dst, st,
+			   hard ? REPLACED_IF_FORCED | MAPCP_INTERACTIVE
+				: REPLACED_IF_FORCED,
+			   r);
 	if (fd < 0)
 		return made_fail(r, fd, step);
 	close(fd);

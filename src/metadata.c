@@ -97,19 +97,92 @@ copy_one_xattr(int src, int dst, const char *name)
 	return ret;
 }
 
-/* The mode's ACLs, as cp copies them with the mode: access, and default. */
+/*
+ * The mode's ACLs, as cp copies them with the mode: access, and default.
+ * A filesystem that cannot hold an ACL SOURCE has is an error, as in cp
+ * (the copy would be more open than its source); one SOURCE has not is
+ * nothing to remove.
+ */
 static int
 copy_acls(int src, int dst, const struct stat *st)
 {
-	int ret = copy_one_xattr(src, dst, "system.posix_acl_access");
+	static const char *const acl[] = { "system.posix_acl_access",
+					   "system.posix_acl_default" };
+	char *value = NULL;
+	int ret = 0;
 
-	if (ret == 0 && S_ISDIR(st->st_mode))
-		ret = copy_one_xattr(src, dst, "system.posix_acl_default");
+	for (int i = 0; ret == 0 && i < (S_ISDIR(st->st_mode) ? 2 : 1); i++) {
+		ssize_t n = xattr_get(src, acl[i], &value);
+
+		if (n >= 0 &&
+		    RETRY(fsetxattr(dst, acl[i], value, (size_t)n, 0)) < 0)
+			ret = errno == EPERM || errno == EACCES ? 0 : -errno;
+		else if (n < 0)
+			ret = copy_one_xattr(src, dst, acl[i]);
+	}
+	free(value);
+	return ret;
+}
+
+int
+meta_strip_acls(int fd)
+{
+	if (RETRY(fremovexattr(fd, "system.posix_acl_access")) < 0 &&
+	    errno != ENODATA && !not_permitted(errno))
+		return -errno;
+	return 0;
+}
+
+int
+meta_keep_own(int old_fd, int fd, struct mapcp_report *r)
+{
+	char proc[64], *list = NULL, *value = NULL;
+	ssize_t len;
+	int ret = 0;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", old_fd);
+	len = listxattr(proc, NULL, 0);
+	for (int tries = 0; len > 0 && tries < 4; tries++) {
+		free(list);
+		if ((list = malloc((size_t)len)) == NULL)
+			return report_fail(r, MAPCP_STEP_PRESERVE, ENOMEM);
+		len = listxattr(proc, list, (size_t)len);
+		if (len >= 0 || errno != ERANGE)
+			break;
+		len = listxattr(proc, NULL, 0);
+	}
+	for (char *name = list; len > 0 && ret == 0 && name < list + len;
+	     name += strlen(name) + 1) {
+		ssize_t n;
+
+		/* a write clears file capabilities; the mark is ours */
+		if (strcmp(name, "security.capability") == 0 ||
+		    strcmp(name, TEMP_MARK) == 0 ||
+		    strcmp(name, "security.evm") == 0)
+			continue;
+		n = getxattr(proc, name, NULL, 0);
+		if (n < 0)
+			continue;
+		free(value);
+		if ((value = malloc(n ? (size_t)n : 1)) == NULL) {
+			ret = report_fail(r, MAPCP_STEP_PRESERVE, ENOMEM);
+			break;
+		}
+		n = getxattr(proc, name, value, (size_t)n);
+		if (n >= 0 &&
+		    RETRY(fsetxattr(fd, name, value, (size_t)n, 0)) < 0 &&
+		    !not_permitted(errno)) {
+			r->note = "DEST's own attributes";
+			ret = report_fail(r, MAPCP_STEP_PRESERVE, errno);
+		}
+	}
+	free(list);
+	free(value);
 	return ret;
 }
 
 static int
-copy_xattrs(int src, int dst)
+copy_xattrs(int src, int dst, bool required)
 {
 	char *list = NULL, *value = NULL;
 	ssize_t len = xattr_get(src, NULL, &list);
@@ -130,7 +203,8 @@ copy_xattrs(int src, int dst)
 			ret = not_permitted((int)-n) || n == -ENODATA ? 0
 								      : (int)n;
 		else if (RETRY(fsetxattr(dst, name, value, (size_t)n, 0)) < 0 &&
-			 !not_permitted(errno))
+			 (!not_permitted(errno) ||
+			  (required && errno == EOPNOTSUPP)))
 			ret = -errno;
 	}
 	free(list);
@@ -168,7 +242,8 @@ meta_apply(const struct mapcp_opts *o, int src_fd, int fd,
 		mode_now |= S_IWUSR;
 	}
 	if ((p & MAPCP_PRESERVE_XATTR) && src_fd >= 0 &&
-	    (ret = copy_xattrs(src_fd, fd)) < 0)
+	    (ret = copy_xattrs(src_fd, fd, o->flags & MAPCP_XATTR_REQUIRED)) <
+		    0)
 		return fail(r, "extended attributes", -ret);
 	if ((p & MAPCP_PRESERVE_CONTEXT) && src_fd >= 0 &&
 	    (ret = copy_one_xattr(src_fd, fd, SELINUX_XATTR)) < 0)

@@ -338,14 +338,23 @@ dir_meta(const struct mapcp_opts *o, const struct dir *d, int src_fd,
 	mode_t final =
 		d->made ? d->made_mode | (d->omitted & ~o->umask) : d->mode_now;
 
+	mode_t now = d->mode_now;
+
 	if (d->fd[DST] < 0 || (!d->made && !o->preserve))
 		return 0;
+	/* --no-preserve=mode: no inherited ACL, exactly the default mode */
+	if (d->made && (o->flags & MAPCP_DEFAULT_MODES)) {
+		int ret = meta_strip_acls(d->fd[DST]);
+
+		if (ret < 0)
+			return report_fail(r, MAPCP_STEP_META, -ret);
+		now = (mode_t)-1;
+	}
 	if (!o->preserve)
-		return final == d->mode_now ||
-				       RETRY(fchmod(d->fd[DST], final)) == 0
+		return final == now || RETRY(fchmod(d->fd[DST], final)) == 0
 			       ? 0
 			       : report_fail(r, MAPCP_STEP_META, errno);
-	return meta_apply(o, src_fd, d->fd[DST], &d->st, d->mode_now, final, r);
+	return meta_apply(o, src_fd, d->fd[DST], &d->st, now, final, r);
 }
 
 static void

@@ -370,3 +370,111 @@ both() {
 	diff c/out m/out
 	grep -q "invalid argument ‘acl’ for ‘--preserve’" m/out
 }
+
+# meta DIR: each entry's ACL, user xattrs, owner and mode, for twins.
+meta() {
+	(cd "$1" && for f in $(ls -A | sort); do
+		echo "$f $(stat -c '%U:%G %a' "$f")"
+		getfacl -cp "$f" 2>/dev/null
+		getfattr -d "$f" 2>/dev/null | grep -v '^#'
+	done)
+}
+
+@test "an existing DEST keeps what cp keeps of it: its ACL, xattrs, owner, set-ID bits" {
+	command -v setfacl >/dev/null && command -v setfattr >/dev/null ||
+		skip "no setfacl or setfattr (Debian packages acl, attr)"
+	[ "$(id -u)" -eq 0 ] || skip "giving files to another owner needs root"
+	twins 'echo new >f; echo old >acl; echo old >xa; echo old >own;
+		echo old >suid; chmod 4755 suid; chown 65534:65534 own xa;
+		setfattr -n user.keep -v k xa;
+		setfacl -m u::rw,u:65534:r,g::-,m::rw,o::- acl'
+	for args in "f acl" "f xa" "--preserve=timestamps f own" "f suid" \
+		"-p --no-preserve=ownership f xa"; do
+		# shellcheck disable=SC2086
+		both $args </dev/null
+	done
+	diff c/out m/out
+	diff <(meta c) <(meta m)
+	getfacl -cp m/acl | grep -q '^group::---'
+}
+
+@test "--no-preserve=mode: an ACL inherited from the directory is removed, as cp does" {
+	command -v setfacl >/dev/null || skip "no setfacl (Debian package acl)"
+	twins 'mkdir t; setfacl -d -m u:65534:rwx t 2>/dev/null || exit 0;
+		echo hi >f; mkdir d'
+	getfacl -cpn m/t | grep -q '^default:user:65534' ||
+		skip "this filesystem has no default ACLs"
+	(umask 022 && both --no-preserve=mode f t/ </dev/null)
+	(umask 022 && both -r --no-preserve=mode d t/ </dev/null)
+	diff c/out m/out
+	diff <(meta c/t) <(meta m/t)
+	[ "$(stat -c %a m/t/f)" = 644 ]
+}
+
+@test "ACLs and xattrs a filesystem cannot hold are an error, as in cp" {
+	command -v setfacl >/dev/null && command -v setfattr >/dev/null ||
+		skip "no setfacl or setfattr (Debian packages acl, attr)"
+	[ "$(id -u)" -eq 0 ] || skip "mounting a ramfs needs root"
+	mkdir rf
+	mount -t ramfs mapcp-rf rf || skip "cannot mount a ramfs here"
+	echo x >f
+	setfacl -m u:65534:rw f && setfattr -n user.a -v 1 f
+	for o in -p -a --preserve=xattr --preserve=mode --preserve=timestamps; do
+		cp "$o" f rf/c 2>/dev/null && c=0 || c=$?
+		"$MAPCP" "$o" f rf/m 2>/dev/null && m=0 || m=$?
+		rm -f rf/c rf/m
+		[ "$c" = "$m" ] || { umount rf; echo "$o: cp $c, mapcp $m"; false; }
+	done
+	LC_ALL=C run "$MAPCP" -p f rf/m
+	umount rf
+	[ "$status" -eq 1 ]
+	[ "$output" = "mapcp: cannot preserve permissions of 'rf/m': Operation not supported" ]
+}
+
+@test "-b: when the link or copy cannot be made, DEST stays where it was and no backup is left" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	mkdir full
+	mount -t tmpfs -o size=2M,nr_inodes=4 mapcp-full full ||
+		skip "cannot mount a tmpfs here"
+	mkdir full/s
+	echo 1 >full/s/f1
+	echo old >full/o
+	for args in "-sb $PWD/full/s/f1" "-lb full/s/f1"; do
+		# shellcheck disable=SC2086
+		run "$MAPCP" $args full/o
+		[ "$status" -eq 1 ] || { umount full; false; }
+		[ "$(cat full/o)" = old ] && [ ! -e full/o~ ] ||
+			{ umount full; false; }
+	done
+	umount full
+}
+
+@test "-n, -u, -i with a DEST the user may not write: cp's answers, in cp's order" {
+	need_unprivileged
+	mkdir c m
+	for d in c m; do
+		echo a >$d/f && echo b >$d/o && chmod 444 $d/o
+		touch -d 2000-01-01 $d/f
+	done
+	chown -R 65534:65534 c m
+	for args in "-n f o" "-u f o" "-i f o" "-fi f o"; do
+		# shellcheck disable=SC2086
+		(cd c && echo n | as_nobody cp $args >>out 2>&1; echo "status $?" >>out)
+		# shellcheck disable=SC2086
+		(cd m && echo n | as_nobody "$MAPCP" $args >>out 2>&1; echo "status $?" >>out)
+	done
+	sed -i "s/mapcp: /X: /g; s/cp: /X: /g" c/out m/out
+	diff c/out m/out
+	[ "$(cat m/o)" = b ]
+	run as_nobody "$MAPCP" --update=none-fail m/f m/o
+	[ "$status" -eq 1 ] && [ "$output" = "mapcp: not replacing 'm/o'" ]
+}
+
+@test "-s and -i: a yes does not replace what is in the way of a symlink, as in cp; of a hard link it does" {
+	twins 'echo new >f; echo old >o; echo old >p'
+	echo y | both -is "$PWD/c/f" o
+	echo y | both -il f p
+	sed -i "s,$PWD/[cm]/,/,g" c/out m/out
+	diff c/out m/out
+	diff <(tree_state c) <(tree_state m)
+}

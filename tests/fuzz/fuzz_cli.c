@@ -366,6 +366,23 @@ model_option(struct cli *m, int c, const char *arg)
 			o->flags &= ~(unsigned)MAPCP_DEFAULT_MODES;
 		else if (bits & MAPCP_PRESERVE_MODE)
 			o->flags |= MAPCP_DEFAULT_MODES;
+		if ((bits & MAPCP_PRESERVE_XATTR) && c == OPT_NO_PRESERVE)
+			o->flags &= ~(unsigned)MAPCP_XATTR_REQUIRED;
+		/* --preserve=xattr by name (not all): then an error to fail */
+		for (const char *w = c == OPT_PRESERVE ? arg : NULL;
+		     w != NULL && *w != '\0'; w += *w == ',') {
+			size_t n = strcspn(w, ",");
+			char word[16];
+
+			if (n < sizeof(word)) {
+				memcpy(word, w, n);
+				word[n] = '\0';
+				if (mapcp_parse_preserve(word, &bits) == 0 &&
+				    bits == MAPCP_PRESERVE_XATTR)
+					o->flags |= MAPCP_XATTR_REQUIRED;
+			}
+			w += n;
+		}
 		return 0;
 	case OPT_PARENTS:
 		m->parents = true;
