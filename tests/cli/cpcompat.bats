@@ -478,3 +478,16 @@ meta() {
 	diff c/out m/out
 	diff <(tree_state c) <(tree_state m)
 }
+
+@test "-T, -t and trailing slashes: what cp makes of each combination" {
+	twins 'mkdir -p d/x e f; echo 1 >d/x/1; echo a >file; ln -s d dl'
+	for args in "-T file e" "-rT d e" "-T d f" "-rT d file" \
+		"-T file file2 x" "-rT dl e2" "-rT d/ f/" "-T -t e file" \
+		"-rT d nonexist/" "-r d nonexist2/" "-r file nodir/" \
+		"file nodir2/" "-r d e/" "-rt e d file"; do
+		# shellcheck disable=SC2086
+		both $args </dev/null
+	done
+	diff c/out m/out
+	diff <(tree_state c) <(tree_state m)
+}
