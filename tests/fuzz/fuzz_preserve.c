@@ -19,6 +19,7 @@ static const struct {
 	{ "ownership", MAPCP_PRESERVE_OWNERSHIP },
 	{ "timestamps", MAPCP_PRESERVE_TIMESTAMPS },
 	{ "links", MAPCP_PRESERVE_LINKS },
+	{ "context", MAPCP_PRESERVE_CONTEXT },
 	{ "xattr", MAPCP_PRESERVE_XATTR },
 	{ "all", MAPCP_PRESERVE_ALL },
 };
