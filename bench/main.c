@@ -101,8 +101,9 @@ usage(void)
 	       "\n"
 	       "  --workload=copy|tree|random-read   what to measure (default copy)\n"
 	       "  --sizes=LIST      file sizes (copy: 4K,1M,64M,1G; random-read: 64M,1G)\n"
-	       "  --engines=LIST    mapcp engines, auto, mmap_cp and cp (default: every\n"
-	       "                    engine that works here, and cp)\n"
+	       "  --engines=LIST    mapcp engines, auto, mmap_cp, cp, rsync and uutils\n"
+	       "                    (default: every engine that works here, cp, and\n"
+	       "                    rsync and uutils' cp where installed)\n"
 	       "  --cmd='NAME=COMMAND {src} {dst}'   measure another copier too\n"
 	       "  --cache=cold|warm|both             (default both)\n"
 	       "  --runs=N          measured runs per command and cell (default 7)\n"
@@ -363,7 +364,11 @@ find_mmap_cp(struct plan *p)
 			 (int)(slash - mapcp), mapcp);
 }
 
-/* The command that runs name: cp, mmap_cp, auto or a mapcp engine. */
+/* uutils' coreutils, a multi-call binary: "coreutils cp" is its cp. */
+#define UUTILS "/usr/bin/coreutils"
+
+/* The command that runs name: cp, mmap_cp, auto, a mapcp engine, rsync
+ * (-rl in a tree: cp -r's symlinks) or uutils' cp. */
 static void
 add_named(struct plan *p, const char *name)
 {
@@ -375,6 +380,16 @@ add_named(struct plan *p, const char *name)
 			    tree ? ARGV("cp", "-r", "{src}", "{dst}")
 				 : ARGV("cp", "{src}", "{dst}"),
 			    true);
+	else if (strcmp(name, "rsync") == 0)
+		add_command(p, name,
+			    tree ? ARGV("rsync", "-rl", "{src}/", "{dst}")
+				 : ARGV("rsync", "{src}", "{dst}"),
+			    false);
+	else if (strcmp(name, "uutils") == 0)
+		add_command(p, name,
+			    tree ? ARGV(UUTILS, "cp", "-r", "{src}", "{dst}")
+				 : ARGV(UUTILS, "cp", "{src}", "{dst}"),
+			    false);
 	else if (strcmp(name, "mmap_cp") == 0 && !tree)
 		add_command(p, name, ARGV(p->mmap_cp, "{src}", "{dst}"), false);
 	else if (strcmp(name, "auto") == 0)
@@ -388,7 +403,8 @@ add_named(struct plan *p, const char *name)
 				 : ARGV(m, "-e", name, "{src}", "{dst}"),
 			    false);
 	else
-		die("unknown engine '%s' (a mapcp engine, auto, mmap_cp or cp)",
+		die("unknown engine '%s' (a mapcp engine, auto, mmap_cp, cp, "
+		    "rsync or uutils)",
 		    name);
 }
 
@@ -506,7 +522,28 @@ works_here(struct plan *p, const struct command *c, const char *probe,
 	return ok;
 }
 
-/* Default engines: each of mapcp's that copies a probe file here, and cp. */
+/* Is there an executable name in PATH? */
+static bool
+in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL, file[PATH_MAX];
+	bool found = false;
+
+	if (path == NULL)
+		return false;
+	copy = xstrdup(path);
+	for (char *d = strtok_r(copy, ":", &save); d != NULL && !found;
+	     d = strtok_r(NULL, ":", &save)) {
+		snprintf(file, sizeof(file), "%s/%s", *d ? d : ".", name);
+		found = access(file, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+/* Default engines: each of mapcp's that copies a probe file here, cp, and
+ * rsync and uutils' cp where installed. */
 static void
 default_engines(struct plan *p)
 {
@@ -521,8 +558,8 @@ default_engines(struct plan *p)
 		const char *name = mapcp_engine_name(i);
 
 		add_named(p, name);
-		if (p->o->workload == WORKLOAD_TREE ||
-		    works_here(p, &p->cmds[p->ncmds - 1], probe, want, why,
+		/* -r copies the probe file too: a tree is probed the same */
+		if (works_here(p, &p->cmds[p->ncmds - 1], probe, want, why,
 			       sizeof(why)))
 			continue;
 		if (!p->o->quiet)
@@ -534,6 +571,11 @@ default_engines(struct plan *p)
 		free(p->cmds[p->ncmds - 1].name);
 		p->ncmds--;
 	}
+	/* The copiers users would pick instead, where installed. */
+	if (in_path("rsync"))
+		add_named(p, "rsync");
+	if (access(UUTILS, X_OK) == 0)
+		add_named(p, "uutils");
 }
 
 static void

@@ -36,6 +36,8 @@ libxxhash-dev
 make
 perl
 pkg-config
+rsync
+rust-coreutils
 strace
 time
 util-linux

@@ -6,7 +6,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core.h"
 
@@ -207,6 +212,227 @@ mapcp_check_opts(const struct mapcp_opts *o)
 	return NULL;
 }
 
+/*
+ * What auto knows of a filesystem, by statfs(2)'s f_type. Clones and
+ * server-side copies are worth trying first where a filesystem has them;
+ * where it has neither, the in-kernel copy was measured fastest (on one
+ * filesystem copy_file_range, across two sendfile: both move the data
+ * once, without a user buffer; docs/results.md). A filesystem not listed
+ * is asked for a clone first, as cp asks: ZFS and others may share
+ * blocks, and the first refusal is learnt (above).
+ */
+enum fs_does {
+	FS_UNKNOWN,  /* ask: reflink, then copy_file_range */
+	FS_CLONES,   /* reflink shares the blocks */
+	FS_OFFLOADS, /* copy_file_range copies on the server */
+	FS_COPIES,   /* neither: copy_file_range copies in the kernel */
+};
+
+static const struct fs_kind {
+	unsigned long magic;
+	enum fs_does does;
+	const char *why;
+} fs_kinds[] = {
+	{ 0x58465342, FS_CLONES, "auto: XFS shares blocks between files" },
+	{ 0x9123683e, FS_CLONES, "auto: btrfs shares blocks between files" },
+	{ 0xca451a4e, FS_CLONES, "auto: bcachefs shares blocks between files" },
+	{ 0x7461636f, FS_CLONES, "auto: OCFS2 shares blocks between files" },
+	{ 0x6969, FS_OFFLOADS,
+	  "auto: NFS 4.2 copies on the server with copy_file_range" },
+	{ 0xfe534d42, FS_OFFLOADS,
+	  "auto: SMB copies on the server with copy_file_range" },
+	{ 0xff534d42, FS_OFFLOADS,
+	  "auto: SMB copies on the server with copy_file_range" },
+	{ 0x00c36400, FS_OFFLOADS,
+	  "auto: Ceph copies in the cluster with copy_file_range" },
+	{ 0xef53, FS_COPIES,
+	  "auto: ext4 cannot share blocks; copy_file_range copies in the "
+	  "kernel, measured fastest there" },
+	{ 0x01021994, FS_COPIES,
+	  "auto: tmpfs cannot share blocks; copy_file_range copies in the "
+	  "kernel, measured fastest there" },
+	{ 0x4d44, FS_COPIES,
+	  "auto: FAT cannot share blocks; copy_file_range copies in the "
+	  "kernel" },
+	{ 0x2011bab0, FS_COPIES,
+	  "auto: exFAT cannot share blocks; copy_file_range copies in the "
+	  "kernel" },
+	{ 0xf2f52010, FS_COPIES,
+	  "auto: F2FS cannot share blocks; copy_file_range copies in the "
+	  "kernel" },
+};
+
+static const struct fs_kind fs_unknown = { 0, FS_UNKNOWN,
+					   "auto's first choice" };
+static const struct fs_kind fs_across = {
+	0, FS_COPIES,
+	"auto: SOURCE and DEST are on different filesystems, where "
+	"copy_file_range and clones cannot work; sendfile copies in the "
+	"kernel, measured fastest there"
+};
+
+/* Filesystems already asked, by device: a tree asks once per filesystem. */
+#define KNOWN_MAX 16
+struct known {
+	dev_t dev;
+	const struct fs_kind *kind;
+};
+static struct known known[KNOWN_MAX];
+static unsigned int nknown;
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct fs_kind *
+fs_kind_of(dev_t dev, int fd)
+{
+	const struct fs_kind *kind = NULL;
+	struct statfs sf;
+
+	pthread_mutex_lock(&known_lock);
+	for (unsigned int i = 0; i < nknown && kind == NULL; i++)
+		if (known[i].dev == dev)
+			kind = known[i].kind;
+	pthread_mutex_unlock(&known_lock);
+	if (kind != NULL)
+		return kind;
+	kind = &fs_unknown;
+	if (fstatfs(fd, &sf) == 0)
+		for (size_t i = 0; i < sizeof(fs_kinds) / sizeof(*fs_kinds);
+		     i++)
+			if ((unsigned long)sf.f_type == fs_kinds[i].magic)
+				kind = &fs_kinds[i];
+	pthread_mutex_lock(&known_lock);
+	if (nknown < KNOWN_MAX)
+		known[nknown++] = (struct known){ dev, kind };
+	pthread_mutex_unlock(&known_lock);
+	return kind;
+}
+
+/* The filesystems of the job's two files, as auto sees them. */
+static const struct fs_kind *
+fs_kind_of_job(const struct mapcp_job *job)
+{
+	dev_t dst = job->core->dst_dev;
+	const struct fs_kind *kind;
+	struct stat st;
+
+	if (dst == 0) { /* DEST past a symlink: ask its descriptor */
+		if (fstat(job->dst_fd, &st) < 0)
+			return &fs_unknown;
+		dst = st.st_dev;
+	}
+	if (job->core->src_dev == dst)
+		return fs_kind_of(dst, job->dst_fd);
+	/*
+	 * Two filesystems of one kind that clones or offloads may still do
+	 * it between them: btrfs subvolumes share blocks, NFS servers copy
+	 * between exports. Any other pair: neither can work.
+	 */
+	kind = fs_kind_of(dst, job->dst_fd);
+	if (kind->does != FS_COPIES &&
+	    kind == fs_kind_of(job->core->src_dev, job->src_fd))
+		return kind;
+	return &fs_across;
+}
+
+/*
+ * May auto use e where the filesystems are kind? copy_file_range cannot
+ * share blocks where the filesystem cannot, so --reflink=never and
+ * --sparse=never leave it in there.
+ */
+static bool
+auto_may_use_on(const struct mapcp_engine *e, const struct mapcp_opts *o,
+		const struct fs_kind *kind)
+{
+	return auto_may_use(e, o) ||
+	       (e == &engine_copy_file_range && kind->does == FS_COPIES);
+}
+
+/*
+ * A large source already in the page cache, on ext4, is copied fastest
+ * by mmap-write: its pages are mapped, not read into a buffer, and DEST
+ * is written in --buffer pieces (docs/results.md: 1 GiB warm, ratio to
+ * cp 0.84 against copy_file_range's 0.99). Cold, or small, the kernel's
+ * copy is as fast or faster, so the rule asks cachestat(2) (Linux 6.5;
+ * elsewhere the rule never applies).
+ */
+#define WARM_MIN ((off_t)64 << 20)
+static const char why_warm[] =
+	"auto: ext4 cannot share blocks, and the source is large and in the "
+	"page cache: mmap-write, measured fastest there";
+
+#ifdef SYS_cachestat
+#define CACHESTAT SYS_cachestat
+#else
+#define CACHESTAT 451 /* on every architecture */
+#endif
+
+static bool
+warm_and_large(const struct mapcp_job *job)
+{
+	struct {
+		uint64_t off, len;
+	} range = { 0, 0 }; /* len 0: to the end of the file */
+	struct {
+		uint64_t cache, dirty, writeback, evicted, recently_evicted;
+	} cs;
+	uint64_t pages = ((uint64_t)job->size + page_size() - 1) / page_size();
+
+	if (job->size < WARM_MIN ||
+	    syscall(CACHESTAT, job->src_fd, &range, &cs, 0) < 0)
+		return false;
+	return cs.cache >= pages - pages / 10;
+}
+
+/* auto's chain: first what the filesystems do best, then the rest. */
+static void
+plan_auto(struct plan *plan, const struct mapcp_job *job)
+{
+	const struct mapcp_opts *o = job->opts;
+	const struct fs_kind *kind = fs_kind_of_job(job);
+	const struct mapcp_engine *first[2] = { NULL, NULL };
+	const char *kind_why = kind->why;
+
+	switch (kind->does) {
+	case FS_CLONES:
+	case FS_UNKNOWN:
+		first[0] = &engine_reflink;
+		first[1] = &engine_copy_file_range;
+		break;
+	case FS_OFFLOADS:
+		first[0] = &engine_copy_file_range;
+		first[1] = &engine_reflink; /* NFS and SMB may clone too */
+		break;
+	case FS_COPIES:
+		first[0] = kind == &fs_across ? &engine_sendfile
+					      : &engine_copy_file_range;
+		if (kind->magic == 0xef53 && warm_and_large(job)) {
+			first[0] = &engine_mmap_write;
+			first[1] = &engine_copy_file_range;
+			kind_why = why_warm;
+		}
+		break;
+	}
+	for (unsigned int i = 0; i < 2; i++)
+		if (first[i] != NULL && auto_may_use_on(first[i], o, kind))
+			plan->chain[plan->n++] = first[i];
+	for (unsigned int i = 0; engine_table[i] != NULL; i++) {
+		const struct mapcp_engine *e = engine_table[i];
+
+		if (e == first[0] || e == first[1] ||
+		    !auto_may_use_on(e, o, kind) ||
+		    plan->n >= PLAN_MAX)
+			continue;
+		/* never shares where the filesystems cannot */
+		if (e == &engine_reflink && kind->does == FS_COPIES)
+			continue;
+		plan->chain[plan->n++] = e;
+	}
+	plan->why = kind_why;
+	if (plan->chain[0] != first[0]) /* --reflink=never, --sparse=never */
+		plan->why = "auto's first choice that may not share blocks";
+	plan->why_next = "auto's next choice, after a fallback";
+}
+
 int
 plan_build(struct plan *plan, const struct mapcp_job *job)
 {
@@ -226,14 +452,7 @@ plan_build(struct plan *plan, const struct mapcp_job *job)
 		return 0;
 	}
 	if (list == NULL || strcmp(list, "auto") == 0) {
-		for (unsigned int i = 0; engine_table[i] != NULL; i++)
-			if (auto_may_use(engine_table[i], o) &&
-			    plan->n < PLAN_MAX)
-				plan->chain[plan->n++] = engine_table[i];
-		plan->why = plan->chain[0] == &engine_reflink
-				    ? "auto's first choice: share the blocks"
-				    : "auto's first choice";
-		plan->why_next = "auto's next choice, after a fallback";
+		plan_auto(plan, job);
 		return 0;
 	}
 	if (plan_parse(plan, list) < 0)

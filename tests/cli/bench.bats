@@ -105,15 +105,46 @@ bench() {
 	grep -q "^tree,$(find tree -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')," r.csv
 }
 
-@test "the tree workload: a mapcp that copies nothing fails every run, and says why" {
+@test "the tree workload: a mapcp that copies nothing is left out, and says why" {
 	printf '#!/bin/sh\necho "Usage: old-mapcp SOURCE DEST"\n' >old-mapcp
 	chmod +x old-mapcp
-	run bench --workload=tree --runs=1 --mapcp="$T/old-mapcp"
+	run "${MAPCP_BIN:-$BATS_TEST_DIRNAME/../..}/mapcp-bench" --dir="$T/data" \
+		--workload=tree --runs=1 --mapcp="$T/old-mapcp" --csv r.csv
+	echo "$output"
+	[[ "$output" == *"leaving out auto, which does not work here"* ]]
+	! grep -q ',"auto",' r.csv
+	# cp itself, run alongside, is measured as usual
+	grep -q '^tree,[0-9]*,[a-z]*,"cp",1,0,' r.csv
+	[[ "$output" != *FAILED* ]]
+	# an engine asked for by name is measured, and its failures shown
+	run bench --workload=tree --runs=1 --cache=warm --engines=cp,auto \
+		--mapcp="$T/old-mapcp"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"auto"*"1/1 FAILED: no copy: No such file or directory"* ]]
-	# cp itself, run alongside, is measured as usual
-	run grep -E '^ +cp ' <<<"$output"
-	[ "$status" -eq 0 ] && [[ "$output" != *FAILED* ]]
+}
+
+@test "the tree workload's defaults here: every engine that works, cp, rsync and uutils where installed, none failing" {
+	mkdir -p tree/a
+	for i in $(seq 20); do random_file "tree/a/f$i" $((i * 300)); done
+	run "${MAPCP_BIN:-$BATS_TEST_DIRNAME/../..}/mapcp-bench" --dir="$T/data" \
+		--workload=tree --tree="$T/tree" --runs=1 --warmup=0 \
+		--cache=warm --csv r.csv
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *FAILED* ]]
+	for e in cp auto copy_file_range rw mmap; do
+		grep -q "^tree,[0-9]*,warm,\"$e\",1,0," r.csv
+	done
+	# reflink where blocks can be shared; elsewhere left out, saying why
+	if ! grep -q ',"reflink",' r.csv; then
+		[[ "$output" == *"leaving out reflink, which does not work here"* ]]
+	fi
+	if command -v rsync >/dev/null; then
+		grep -q '^tree,[0-9]*,warm,"rsync",1,0,' r.csv
+	fi
+	if [ -x /usr/bin/coreutils ]; then
+		grep -q '^tree,[0-9]*,warm,"uutils",1,0,' r.csv
+	fi
 }
 
 @test "--plot draws an SVG and a PNG" {
@@ -134,7 +165,7 @@ bench() {
 	[ "$output" = "mapcp-bench: unknown workload 'frob' (copy, tree, random-read)" ]
 	run bench --engines=warp --sizes=4K
 	[ "$status" -eq 1 ]
-	[ "$output" = "mapcp-bench: unknown engine 'warp' (a mapcp engine, auto, mmap_cp or cp)" ]
+	[ "$output" = "mapcp-bench: unknown engine 'warp' (a mapcp engine, auto, mmap_cp, cp, rsync or uutils)" ]
 	run bench --sizes=12Q
 	[ "$status" -eq 1 ]
 	[ "$output" = "mapcp-bench: bad size '12Q'" ]
@@ -160,4 +191,7 @@ bench() {
 	if ! grep -q ',"reflink",' r.csv; then
 		[[ "$output" == *"leaving out reflink, which does not work here"* ]]
 	fi
+	# the copiers users would pick instead, where installed
+	if command -v rsync >/dev/null; then grep -q ',"rsync",' r.csv; fi
+	if [ -x /usr/bin/coreutils ]; then grep -q ',"uutils",' r.csv; fi
 }
