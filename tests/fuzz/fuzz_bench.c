@@ -205,11 +205,13 @@ free_plan(struct plan *p)
 	p->ncmds = 0;
 }
 
-/* Is name one --engines takes: cp, mmap_cp (not for trees), auto, engine? */
+/* Is name one --engines takes: cp, mmap_cp (not for trees), auto, rsync,
+ * uutils, an engine? */
 static bool
 engine_word(const char *name, bool tree)
 {
 	return strcmp(name, "cp") == 0 || strcmp(name, "auto") == 0 ||
+	       strcmp(name, "rsync") == 0 || strcmp(name, "uutils") == 0 ||
 	       (strcmp(name, "mmap_cp") == 0 && !tree) ||
 	       (mapcp_check_engines(name) == 0 && strcmp(name, "auto") != 0 &&
 		strchr(name, ',') == NULL);
