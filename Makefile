@@ -14,7 +14,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g -Wall -Wextra
 override CFLAGS += -std=c17 -MMD -MP
 override CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude
-override LDLIBS += -luring -lpthread
+override LDLIBS += -luring -lpthread -lm
 
 # O holds objects and test programs, B the binaries (the repository's root,
 # so that ./mmap_cp works as in the exercise).

@@ -31,13 +31,22 @@ struct cli {
 	struct mapcp_session *session; /* every SOURCE of the command */
 	pthread_mutex_t out; /* one writer at a time on the terminal */
 	bool line_shown;     /* a progress line is on stderr: clear it first */
+	struct display *display; /* --progress's, or NULL; guarded by out */
+	/* for the summary: entries other than directories, and failures */
+	struct cli_counts {
+		unsigned long long copied, skipped, failed;
+	} counts;
 };
 
 /* mapcp_opts.on_window for --show-maps and --pause; arg is the struct cli. */
 void cli_on_window(const struct mapcp_window *w, void *arg);
 
-/* Before printing anything, under cli->out: take the progress line away. */
+/*
+ * Before printing anything, under cli->out: take the progress line away;
+ * and after, cli_redraw() to put it back at once.
+ */
 void cli_clear_line(struct cli *cli);
+void cli_redraw(struct cli *cli);
 
 /* Print name quoted as cp quotes it, so that a message stays one line. */
 void cli_put_name(FILE *f, const char *name);
@@ -55,5 +64,8 @@ void cli_flush_stdout(void);
 struct display;
 struct display *display_start(struct cli *cli, char **srcs, int n);
 void display_stop(struct display *d);
+/* Under cli->out: take the line away; draw it now (if it was shown). */
+void display_clear(struct display *d);
+void display_redraw(struct display *d);
 
 #endif

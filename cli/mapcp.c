@@ -338,6 +338,83 @@ usage_error(const struct cli *cli, const char *fmt, const char *arg)
 	exit(1);
 }
 
+/* -e LIST with a name that is no engine: which one, and what there is. */
+static void __attribute__((noreturn))
+engine_error(const struct cli *cli, const char *list)
+{
+	char *bad = xmalloc(strlen(list) + 1);
+
+	strcpy(bad, list);
+	for (const char *p = list, *next; *p != '\0'; p = next) {
+		size_t len = strcspn(p, ",");
+
+		next = p[len] ? p + len + 1 : p + len;
+		memcpy(bad, p, len);
+		bad[len] = '\0';
+		if (len == 0 || mapcp_check_engines(bad) < 0)
+			break;
+		strcpy(bad, list); /* all named engines: the list is wrong */
+	}
+	fprintf(stderr, "%s: unknown engine ", cli->prog);
+	cli_put_name(stderr, bad);
+	fputs("; the engines are:", stderr);
+	for (unsigned int i = 0; mapcp_engine_name(i) != NULL; i++)
+		fprintf(stderr, "%s %s", i ? "," : "", mapcp_engine_name(i));
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", cli->prog);
+	free(bad);
+	exit(1);
+}
+
+/*
+ * Options people bring from rsync, which mapcp has not: said plainly, with
+ * where to look, rather than only getopt's "unrecognized option".
+ */
+static const char *const rsync_only[] = {
+	"append",      "append-verify", "checksum",    "compress",
+	"delete",      "dry-run",       "exclude",     "exclude-from",
+	"files-from",  "filter",        "include",     "include-from",
+	"itemize-changes", "partial",   "remove-source-files", "size-only",
+	"stats",       "whole-file",    "bwlimit",     "info",
+	NULL
+};
+
+/* After getopt's message for argv[at]: what mapcp has instead, or not. */
+static void
+unknown_option(const struct cli *cli, int argc, char **argv, int at)
+{
+	const char *arg = at > 0 && at <= argc ? argv[at - 1] : "";
+	size_t len;
+
+	if (strcmp(cli->prog, "cp") == 0)
+		return; /* in cp's place, cp's words only */
+	if (strncmp(arg, "--", 2) != 0) {
+		/* a short option: a letter mapcp has, wanting its argument? */
+		if (optopt != 0 && strchr("ejSt", optopt) == NULL)
+			fprintf(stderr,
+				"%s: there is no option -%c in mapcp (nor in "
+				"cp)\n",
+				cli->prog, optopt);
+		return;
+	}
+	len = strcspn(arg + 2, "=");
+	for (int i = 0; long_options[i].name != NULL; i++)
+		if (strncmp(long_options[i].name, arg + 2, len) == 0)
+			return; /* ambiguous, or wants an argument: said */
+	for (int i = 0; rsync_only[i] != NULL; i++)
+		if (strlen(rsync_only[i]) == len &&
+		    strncmp(rsync_only[i], arg + 2, len) == 0) {
+			fprintf(stderr,
+				"%s: --%s is an rsync option: mapcp copies as "
+				"cp does, and has no filters, deletion or "
+				"delta transfer (see \"Differences from cp "
+				"and rsync\" in mapcp(1))\n",
+				cli->prog, rsync_only[i]);
+			return;
+		}
+	fprintf(stderr, "%s: there is no option --%.*s in mapcp (nor in cp)\n",
+		cli->prog, (int)len, arg + 2);
+}
+
 static size_t
 size_arg(const struct cli *cli, const char *what, const char *arg)
 {
@@ -670,7 +747,7 @@ parse_option(struct cli *cli, int c, const char *arg)
 		break;
 	case 'e':
 		if (mapcp_check_engines(arg) < 0)
-			usage_error(cli, "unknown engine in '%s'", arg);
+			engine_error(cli, arg);
 		cli->opts.engine = arg;
 		break;
 	case 'f':
@@ -868,6 +945,7 @@ parse_options(struct cli *cli, int argc, char **argv)
 			exit(0);
 		}
 		if (c == '?') {
+			unknown_option(cli, argc, argv, optind);
 			fprintf(stderr,
 				"Try '%s --help' for more information.\n",
 				cli->prog);
@@ -903,6 +981,9 @@ parse_options(struct cli *cli, int argc, char **argv)
 				    "options --backup and --no-clobber are "
 				    "mutually exclusive");
 	}
+	/* -v lists a tree as cp does: in the walk's order */
+	if (cli->verbose || cli->debug)
+		cli->opts.flags |= MAPCP_IN_ORDER;
 	/* Looking at mappings asks for an engine that makes them. */
 	if ((cli->show_maps || cli->pause) && !engine_set)
 		cli->opts.engine = "mmap";
@@ -942,10 +1023,14 @@ into_dir(const struct cli *cli, const char *dir, const char *src)
 void
 cli_clear_line(struct cli *cli)
 {
-	if (cli->line_shown) {
-		fputs("\r\033[K", stderr);
-		cli->line_shown = false;
-	}
+	if (cli->line_shown)
+		display_clear(cli->display);
+}
+
+void
+cli_redraw(struct cli *cli)
+{
+	display_redraw(cli->display);
 }
 
 static void
@@ -1006,50 +1091,93 @@ print_backup(const struct mapcp_report *r, bool as_note)
 	free(path);
 }
 
-/* Every entry copied, skipped or failed: one line, never two at once. */
+/* For the summary: what became of an entry. */
+static void
+count(struct cli *cli, const struct mapcp_report *r)
+{
+	bool dir = r->what != NULL && strcmp(r->what, "directory") == 0;
+
+	if (r->repeated != NULL)
+		return;
+	if (r->step != MAPCP_STEP_NONE)
+		cli->counts.failed++;
+	else if (r->skipped)
+		cli->counts.skipped++;
+	else if (!dir)
+		cli->counts.copied++;
+}
+
+/* -v's line, as cp prints it: SOURCE -> DEST, for what is made. */
+static bool
+verbose_line(const struct cli *cli, const struct mapcp_report *r)
+{
+	return cli->verbose && r->step == MAPCP_STEP_NONE && !r->skipped &&
+	       !r->existed; /* cp -v: only the directories it makes */
+}
+
+static void
+print_verbose(const struct mapcp_report *r)
+{
+	cli_put_name(stdout, r->src);
+	fputs(" -> ", stdout);
+	/* cp -fbv F F says it copied F to its backup */
+	if (r->backup_of_src)
+		print_backup(r, false);
+	else
+		cli_put_name(stdout, r->dst);
+	if (r->backup[0] != '\0' && !r->backup_of_src)
+		print_backup(r, true);
+	if (r->verified != NULL)
+		fputs(" (verified)", stdout);
+	putchar('\n');
+}
+
+/*
+ * Every entry copied, skipped or failed: one line, never two at once.
+ * The progress line is taken away only when there is something to say.
+ */
 static void
 on_file(const struct mapcp_report *r, void *arg)
 {
 	struct cli *cli = arg;
+	bool debug = cli->debug &&
+		     (r->engine != NULL || r->skipped || r->what != NULL);
+	bool says = r->repeated != NULL || debug || verbose_line(cli, r) ||
+		    r->step != MAPCP_STEP_NONE ||
+		    (r->inplace_why != NULL && !r->skipped);
 	char msg[8192];
 
 	pthread_mutex_lock(&cli->out);
+	count(cli, r);
+	if (!says) {
+		pthread_mutex_unlock(&cli->out);
+		return;
+	}
 	cli_clear_line(cli);
 	if (r->repeated != NULL) { /* cp's warning, and nothing else */
 		fprintf(stderr, "%s: warning: source %s ", cli->prog,
 			r->repeated);
 		cli_put_name(stderr, r->src);
 		fputs(" specified more than once\n", stderr);
-		pthread_mutex_unlock(&cli->out);
-		return;
+	} else {
+		if (debug)
+			print_debug(r);
+		else if (verbose_line(cli, r))
+			print_verbose(r);
+		cli_flush_stdout();
+		if (r->step != MAPCP_STEP_NONE) {
+			fprintf(stderr, "%s: %s\n", cli->prog,
+				mapcp_report_error(r, msg, sizeof(msg)));
+		} else if (r->inplace_why != NULL && !r->skipped) {
+			fprintf(stderr, "%s: ", cli->prog);
+			cli_put_name(stderr, r->dst);
+			fprintf(stderr,
+				" written in place, not replaced atomically: "
+				"%s\n",
+				r->inplace_why);
+		}
 	}
-	if (cli->debug &&
-	    (r->engine != NULL || r->skipped || r->what != NULL)) {
-		print_debug(r);
-	} else if (cli->verbose && r->step == MAPCP_STEP_NONE && !r->skipped &&
-		   !r->existed) { /* cp -v: only the directories it makes */
-		cli_put_name(stdout, r->src);
-		fputs(" -> ", stdout);
-		/* cp -fbv F F says it copied F to its backup */
-		if (r->backup_of_src)
-			print_backup(r, false);
-		else
-			cli_put_name(stdout, r->dst);
-		if (r->backup[0] != '\0' && !r->backup_of_src)
-			print_backup(r, true);
-		putchar('\n');
-	}
-	cli_flush_stdout();
-	if (r->step != MAPCP_STEP_NONE) {
-		fprintf(stderr, "%s: %s\n", cli->prog,
-			mapcp_report_error(r, msg, sizeof(msg)));
-	} else if (r->inplace_why != NULL && !r->skipped) {
-		fprintf(stderr, "%s: ", cli->prog);
-		cli_put_name(stderr, r->dst);
-		fprintf(stderr,
-			" written in place, not replaced atomically: %s\n",
-			r->inplace_why);
-	}
+	cli_redraw(cli);
 	pthread_mutex_unlock(&cli->out);
 }
 

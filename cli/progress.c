@@ -1,14 +1,23 @@
 /*
- * --progress: one status line on stderr, redrawn at most ten times a
- * second from the library's counters (struct mapcp_progress): bytes done
- * of the total and the percentage, the rate over the last second or so,
- * the time left, files done of the total, and the current file, cut to fit
- * the terminal. A scan thread (mapcp_scan) finds the totals while the copy
- * starts. auto shows the line only on a terminal, and only once the copy
- * has run half a second; always, on anything else, prints a plain line
- * every few seconds and one at the end.
+ * --progress: one status line on stderr, redrawn ten times a second from
+ * the library's counters (struct mapcp_progress), fitted to the terminal's
+ * width at every redraw. It shows, most needed first when the line must
+ * shrink: the percentage, bytes done of the bytes that will be copied (a
+ * sparse file's data, not its holes; files found to be kept taken off),
+ * the time left, the rate, entries done of the total, and the current
+ * file. A scan thread (mapcp_scan) finds the totals while the copy runs;
+ * until it is done the total has a "+" and there is no percentage or
+ * time left, which would be guesses. The rate is smoothed over a few
+ * seconds, so one slow second does not make the time left jump.
+ *
+ * auto shows the line only on a terminal, and only once the copy has run
+ * half a second; always, on anything else, prints a plain line every few
+ * seconds. Both end with a summary: what was copied, skipped and failed.
+ * The line is taken away only for something else to be printed (-v's
+ * lines, an error, a question), and drawn again straight after.
  */
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +28,11 @@
 
 #include "cli.h"
 
-#define TICK_NS     100000000L /* ten redraws a second at most */
+#define TICK_NS     100000000L /* ten redraws a second */
 #define PLAIN_EVERY 3.0        /* seconds between plain lines */
 #define AUTO_AFTER  0.5        /* seconds before auto shows itself */
+#define RATE_TAU    3.0        /* seconds: the rate's smoothing */
+#define ETA_AFTER   1.0        /* seconds of rate before a time left */
 
 struct display {
 	struct cli *cli;
@@ -31,12 +42,14 @@ struct display {
 	pthread_cond_t wake;
 	bool stop;
 	bool tty;
+	bool shown; /* a line was drawn: the summary follows at the end */
 	char **srcs;
 	int nsrcs;
 	double started;
-	/* the rate, over a window that slides every second */
+	/* the rate: smoothed exponentially, sampled at each redraw */
 	double rate, mark_t;
 	unsigned long long mark_bytes;
+	int drawn; /* columns of the line on screen, 0 if none */
 };
 
 /* 1.5 GiB, 312.0 KiB, 17 B */
@@ -67,101 +80,253 @@ clock_text(double seconds, char *buf, size_t size)
 		snprintf(buf, size, "%ld:%02ld", s / 60, s % 60);
 }
 
+/* The terminal's width now: read at every redraw, so a resize is seen. */
 static int
 columns(void)
 {
 	struct winsize ws;
 
-	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		return ws.ws_col;
 	return 80;
 }
 
-/* The state of the copy, without the file name, into buf. */
+/* What the line says, as fields to be left out by priority. */
+enum field { PERCENT, BYTES, ETA, RATE, FILES, NFIELDS };
+
+/* A field's text; the order above is the order they are given up in. */
+struct fields {
+	char text[NFIELDS][96];
+};
+
+/*
+ * The bytes that will be copied, as far as the scan knows; false when the
+ * copy has passed it (a stream, whose size is unknown, or a file that
+ * grew): then there is no total to show.
+ */
+static bool
+total_now(const struct mapcp_progress *p, unsigned long long done,
+	  unsigned long long *total)
+{
+	unsigned long long all = p->total_bytes, kept = p->skipped_bytes;
+
+	*total = all > kept ? all - kept : 0;
+	return *total >= done;
+}
+
+/* Sample the rate: an exponential average with time constant RATE_TAU. */
 static void
-status(struct display *d, char *buf, size_t size, bool final)
+sample_rate(struct display *d, unsigned long long bytes, double t)
+{
+	double dt = t - d->mark_t;
+
+	if (dt < 0.05)
+		return;
+	if (t - d->started <= RATE_TAU) {
+		/* too early to smooth: the average since the start */
+		d->rate = (double)bytes / (t - d->started);
+	} else {
+		double now = (double)(bytes - d->mark_bytes) / dt;
+		double a = 1 - exp(-dt / RATE_TAU);
+
+		d->rate += a * (now - d->rate);
+	}
+	d->mark_t = t;
+	d->mark_bytes = bytes;
+}
+
+static void
+make_fields(struct display *d, struct fields *f)
 {
 	struct mapcp_progress *p = &d->cli->progress;
-	unsigned long long bytes = p->bytes, total = p->total_bytes;
+	unsigned long long bytes = p->bytes;
+	unsigned long long total;
+	bool known = total_now(p, bytes, &total);
+	bool scanned = p->scanned && known;
 	unsigned long long files = p->files, nfiles = p->total_files;
-	bool scanned = p->scanned;
 	double t = mapcp_monotonic();
-	char done[32], all[32], rate[32], eta[32] = "";
+	char done[32], all[32], rate[32], left[32];
 
-	if (t - d->mark_t >= 1.0) {
-		d->rate = (double)(bytes - d->mark_bytes) / (t - d->mark_t);
-		d->mark_t = t;
-		d->mark_bytes = bytes;
-	}
-	if (final)
-		d->rate = (double)bytes / (t - d->started);
+	sample_rate(d, bytes, t);
+	memset(f, 0, sizeof(*f));
 	human((double)bytes, done, sizeof(done));
 	human((double)total, all, sizeof(all));
 	human(d->rate, rate, sizeof(rate));
-	if (!final && scanned && d->rate > 0)
-		clock_text((double)(total - (bytes < total ? bytes : total)) /
-				   d->rate,
-			   eta, sizeof(eta));
-	else if (!final)
-		snprintf(eta, sizeof(eta), "--:--");
-	if (final)
-		snprintf(buf, size, "%s in %llu file%s, %.1f s, %s/s", done,
-			 files, files == 1 ? "" : "s", t - d->started, rate);
-	else
-		snprintf(buf, size,
-			 "%s / %s%s %3.0f%%  %s/s  ETA %s  %llu/%llu%s files",
-			 done, all, scanned ? "" : "+",
-			 total ? 100.0 *
-					 (double)(bytes < total ? bytes
-								: total) /
-					 (double)total
-			       : 0.0,
-			 rate, eta, files, nfiles, scanned ? "" : "+");
+	if (known && (scanned || total > bytes))
+		snprintf(f->text[BYTES], sizeof(f->text[BYTES]), "%s / %s%s",
+			 done, all, scanned ? "" : "+");
+	else /* behind the copy, or a stream: no total to show */
+		snprintf(f->text[BYTES], sizeof(f->text[BYTES]), "%s / ?",
+			 done);
+	if (scanned)
+		snprintf(f->text[PERCENT], sizeof(f->text[PERCENT]), "%3.0f%%",
+			 total ? floor(100.0 * (double)bytes / (double)total)
+			       : 100.0);
+	snprintf(f->text[RATE], sizeof(f->text[RATE]), "%s/s", rate);
+	if (scanned && d->rate > 0 && t - d->started >= ETA_AFTER) {
+		clock_text((double)(total - bytes) / d->rate, left,
+			   sizeof(left));
+		snprintf(f->text[ETA], sizeof(f->text[ETA]), "ETA %s", left);
+	} else {
+		snprintf(f->text[ETA], sizeof(f->text[ETA]), "ETA --:--");
+	}
+	if (files > nfiles && scanned)
+		nfiles = files;
+	snprintf(f->text[FILES], sizeof(f->text[FILES]), "%llu/%llu%s files",
+		 files, nfiles > files || scanned ? nfiles : files,
+		 scanned ? "" : "+");
+}
+
+/*
+ * The fields that fit in width columns, most needed first, in the line's
+ * own order (percentage, bytes, rate, time left, files); two spaces
+ * between them. Returns the columns used.
+ */
+static int
+fit(const struct fields *f, int width, char *buf, size_t size)
+{
+	static const enum field order[] = { PERCENT, BYTES, RATE, ETA, FILES };
+	bool keep[NFIELDS] = { false };
+	int used = 0, len = 0;
+
+	for (int i = 0; i < NFIELDS; i++) {
+		int n = (int)strlen(f->text[i]);
+
+		if (n == 0)
+			continue;
+		if (used + (used ? 2 : 0) + n > width)
+			break; /* less needed ones go first: stop here */
+		used += (used ? 2 : 0) + n;
+		keep[i] = true;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (keep[order[i]])
+			len += snprintf(buf + len, size - (size_t)len, "%s%s",
+					len ? "  " : "", f->text[order[i]]);
+	return len;
 }
 
 /* The current file's name, its beginning cut to fit width. */
-static void
+static int
 current(struct display *d, char *buf, size_t size, int width)
 {
 	struct mapcp_progress *p = &d->cli->progress;
 	char name[6 * sizeof(p->current)]; /* quoted: one line whatever it is */
 	size_t len;
 
+	buf[0] = '\0';
 	pthread_mutex_lock(&p->lock);
-	len = mapcp_quote(name, sizeof(name), p->current);
+	len = p->current[0] ? mapcp_quote(name, sizeof(name), p->current) : 0;
 	pthread_mutex_unlock(&p->lock);
 	len = len < sizeof(name) ? len : sizeof(name) - 1;
-	if (width < 4)
-		buf[0] = '\0';
-	else if ((int)len <= width)
-		snprintf(buf, size, "%.*s", (int)len, name);
-	else
-		snprintf(buf, size, "...%.*s", width - 3,
-			 name + len - (size_t)width + 3);
+	if (width < 8 || len == 0)
+		return 0;
+	if ((int)len <= width)
+		return snprintf(buf, size, "%.*s", (int)len, name);
+	return snprintf(buf, size, "...%.*s", width - 3,
+			name + len - (size_t)width + 3);
 }
 
+/*
+ * Take the line away, with cli->out held. A terminal that reflows its
+ * lines when it narrows (tmux, VTE, kitty and most others do) has made
+ * a line wider than it now is into several rows: go up over them too.
+ */
 static void
-draw(struct display *d, bool final)
+erase(struct display *d, int width)
+{
+	int rows = d->drawn > 0 && width > 0 ? (d->drawn - 1) / width : 0;
+
+	if (d->drawn == 0)
+		return;
+	fputc('\r', stderr);
+	if (rows > 0)
+		fprintf(stderr, "\033[%dA", rows);
+	fputs("\033[J", stderr);
+	d->drawn = 0;
+}
+
+/* The status line, with cli->out held. */
+static void
+draw_line(struct display *d)
 {
 	struct cli *cli = d->cli;
-	char state[160], name[1100];
-	int width = columns();
+	struct fields f;
+	char state[400], name[1100];
+	/* never the last column: a terminal would wrap there */
+	int width = columns() - 1, used, extra;
 
-	status(d, state, sizeof(state), final);
-	pthread_mutex_lock(&cli->out);
-	if (d->tty && !final) {
-		current(d, name, sizeof(name), width - 3 - (int)strlen(state));
-		fprintf(stderr, "\r%s  %s\033[K", state, name);
+	make_fields(d, &f);
+	used = fit(&f, width, state, sizeof(state));
+	extra = current(d, name, sizeof(name), width - used - 2);
+	erase(d, width + 1);
+	if (d->tty) {
+		fprintf(stderr, "%s%s%s", state, extra ? "  " : "", name);
+		d->drawn = used + (extra ? 2 + extra : 0);
 		cli->line_shown = true;
-	} else if (final) {
-		cli_clear_line(cli);
-		fprintf(stderr, "%s: done: %s\n", cli->prog, state);
 	} else {
-		current(d, name, sizeof(name), 1024);
-		fprintf(stderr, "%s: %s  %s\n", cli->prog, state, name);
+		fprintf(stderr, "%s: %s%s%s\n", cli->prog, state,
+			extra ? "  " : "", name);
 	}
+	d->shown = true;
+	fflush(stderr);
+}
+
+/* The summary, fitted to the terminal where it goes to one. */
+static void
+draw_summary(struct display *d)
+{
+	struct cli *cli = d->cli;
+	const struct cli_counts *c = &cli->counts;
+	double t = mapcp_monotonic() - d->started;
+	char done[32], rate[32], line[256];
+	int width = d->tty ? columns() - 1 : (int)sizeof(line) - 1, n;
+
+	human((double)cli->progress.bytes, done, sizeof(done));
+	human(t > 0 ? (double)cli->progress.bytes / t : 0, rate, sizeof(rate));
+	n = snprintf(line, sizeof(line),
+		     "%s: %llu copied, %llu skipped, %llu failed", cli->prog,
+		     c->copied, c->skipped, c->failed);
+	/* what did not fit is left out, the counts last */
+	if (n + (int)strlen(done) + 2 <= width)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ": %s", done);
+	if (n + 10 <= width)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " in %.1f s",
+			      t);
+	if (n + (int)strlen(rate) + 4 <= width)
+		snprintf(line + n, sizeof(line) - (size_t)n, ", %s/s", rate);
+	pthread_mutex_lock(&cli->out);
+	erase(d, width + 1);
+	cli->line_shown = false;
+	fprintf(stderr, "%s\n", line);
 	fflush(stderr);
 	pthread_mutex_unlock(&cli->out);
+}
+
+/* Anything to say yet? Not before the first entry or byte is known. */
+static bool
+started(const struct display *d)
+{
+	const struct mapcp_progress *p = &d->cli->progress;
+
+	return p->bytes > 0 || p->files > 0 || p->total_bytes > 0;
+}
+
+void
+display_clear(struct display *d)
+{
+	if (d != NULL && d->drawn > 0) {
+		erase(d, columns());
+		d->cli->line_shown = false;
+	}
+}
+
+void
+display_redraw(struct display *d)
+{
+	if (d != NULL && d->tty && d->shown)
+		draw_line(d);
 }
 
 /* CLOCK_MONOTONIC now plus ns, for pthread_cond_timedwait(). */
@@ -202,22 +367,25 @@ drawer(void *arg)
 {
 	struct display *d = arg;
 	double last = 0;
-	bool shown = false;
 
 	do {
 		double t = mapcp_monotonic() - d->started;
 
 		if (d->cli->progress_when == WHEN_AUTO && t < AUTO_AFTER)
 			continue;
-		if (d->tty || t - last >= PLAIN_EVERY || !shown) {
-			draw(d, false);
+		if (!started(d))
+			continue;
+		/* plain lines: the first after PLAIN_EVERY, as the rest */
+		if (d->tty || t - last >= PLAIN_EVERY) {
+			pthread_mutex_lock(&d->cli->out);
+			draw_line(d);
+			pthread_mutex_unlock(&d->cli->out);
 			last = t;
-			shown = true;
 		}
 	} while (!nap(d));
 	/* The end: a summary where a line was shown, or always was asked. */
-	if (shown || d->cli->progress_when == WHEN_ALWAYS)
-		draw(d, true);
+	if (d->shown || d->cli->progress_when == WHEN_ALWAYS)
+		draw_summary(d);
 	return NULL;
 }
 
@@ -228,15 +396,19 @@ drawer(void *arg)
  * a copy made it 5% slower even at SCHED_IDLE, which runs it only on CPU
  * time nobody else wants. So it starts only once the copy has run as
  * long as auto waits before showing the line: a copy over by then never
- * pays for it, and a long one gets its totals early in its life. Until
- * the scan ends the totals show a "+".
+ * pays for it, and a long one gets its totals early in its life (files
+ * without -r are counted at once). Until the scan ends the totals show
+ * a "+".
  */
 static void *
 scanner(void *arg)
 {
 	struct display *d = arg;
 	struct sched_param none = { 0 };
-	struct timespec until = deadline((long)(AUTO_AFTER * 1e9));
+	/* files only: a stat each, nothing to wait for */
+	struct timespec until = deadline(
+		d->cli->opts.flags & MAPCP_RECURSIVE ? (long)(AUTO_AFTER * 1e9)
+						     : 0);
 	bool cancel;
 
 	pthread_mutex_lock(&d->lock);
@@ -279,11 +451,13 @@ display_start(struct cli *cli, char **srcs, int n)
 	pthread_cond_init(&d->wake, &attr);
 	pthread_condattr_destroy(&attr);
 	cli->opts.progress = &cli->progress;
+	cli->display = d;
 	d->scanning = pthread_create(&d->scanner, NULL, scanner, d) == 0;
 	if (pthread_create(&d->drawer, NULL, drawer, d) != 0) {
 		cli->progress.cancel = 1;
 		if (d->scanning)
 			pthread_join(d->scanner, NULL);
+		cli->display = NULL;
 		free(d);
 		return NULL;
 	}
@@ -306,6 +480,9 @@ display_stop(struct display *d)
 	pthread_cond_signal(&d->wake);
 	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->drawer, NULL);
+	pthread_mutex_lock(&d->cli->out);
+	d->cli->display = NULL;
+	pthread_mutex_unlock(&d->cli->out);
 	pthread_cond_destroy(&d->wake);
 	pthread_mutex_destroy(&d->lock);
 	free(d);

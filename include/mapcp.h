@@ -84,6 +84,12 @@ enum mapcp_flag {
 	 * extended attributes is an error, as in cp (-a, all: quietly not)
 	 */
 	MAPCP_XATTR_REQUIRED = 1 << 17,
+	/*
+	 * on_file hears of a tree's entries in the order of the walk, as
+	 * cp -v lists them (a directory, then what is in it, each
+	 * directory's entries by inode number), not as they finish.
+	 */
+	MAPCP_IN_ORDER = 1 << 18,
 };
 
 /* cp -l and -s: what a SOURCE that is not a directory becomes at DEST. */
@@ -121,7 +127,15 @@ enum mapcp_deref {
 struct mapcp_progress {
 	_Atomic unsigned long long bytes;       /* data bytes copied so far */
 	_Atomic unsigned long long files;       /* entries done (or failed) */
-	_Atomic unsigned long long total_bytes; /* of the scan, so far */
+	/*
+	 * The scan's total of the data it expects to be copied: a file's
+	 * size, or for a sparse one its allocated bytes, as the engines copy
+	 * only data (its size with MAPCP_SPARSE_NEVER, where holes are
+	 * written). Files found to be kept (-n, -u, -i) are added to
+	 * skipped_bytes, to be taken off the total.
+	 */
+	_Atomic unsigned long long total_bytes;
+	_Atomic unsigned long long skipped_bytes;
 	_Atomic unsigned long long total_files;
 	_Atomic int scanned;  /* the scan has finished: totals are final */
 	_Atomic int cancel;   /* set by the caller: mapcp_scan() stops early */

@@ -12,6 +12,7 @@ attr
 bash-completion
 bats
 binutils
+bsdutils
 btrfs-progs
 clang
 clang-tidy
@@ -40,6 +41,7 @@ rsync
 rust-coreutils
 strace
 time
+tmux
 util-linux
 xfsprogs
 xz-utils

@@ -971,6 +971,7 @@ copy_file_at(const struct place *src, const struct place *dst,
 		goto out;
 	if (keep_dest(&job, &d, &st)) {
 		report->skipped = true;
+		progress_skip(opts, &st);
 		/* --update=none-fail: kept, and said to be */
 		if ((opts->flags & MAPCP_NO_CLOBBER_FAIL) && d.exists)
 			ret = job_fail(&job, MAPCP_STEP_NOT_REPLACING, EEXIST);

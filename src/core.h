@@ -320,6 +320,11 @@ void backup_undo(int dirfd, const char *name, const char *b, int how);
 /* progress.c: the counters and the questions shared between threads. */
 void progress_start(const struct mapcp_opts *opts, const char *path);
 void progress_done(const struct mapcp_opts *opts);
+/* The data bytes a copy of the file st describes will write. */
+unsigned long long progress_estimate(const struct mapcp_opts *opts,
+				     const struct stat *st);
+/* A file that will not be copied after all (-n, -u, -i): off the total. */
+void progress_skip(const struct mapcp_opts *opts, const struct stat *st);
 bool ask_user(const struct mapcp_opts *opts, const char *dst);
 
 /* util.c */

@@ -20,6 +20,7 @@
 struct task {
 	struct dir *dir;
 	char *name;
+	unsigned long long ticket; /* its report's place: see emit() */
 };
 
 struct batch {
@@ -29,7 +30,8 @@ struct batch {
 };
 
 void
-copy_file_task(struct tree *t, struct dir *d, const char *name)
+copy_file_task(struct tree *t, struct dir *d, const char *name,
+	       unsigned long long ticket)
 {
 	char *sp = dir_path(d, SRC, name), *dp = dir_path(d, DST, name);
 	struct place s, p;
@@ -37,7 +39,7 @@ copy_file_task(struct tree *t, struct dir *d, const char *name)
 			     (d->made ? COPY_DST_ABSENT : 0);
 	struct mapcp_report r;
 
-	emit(t->s, &r, copy_file_at(&s, &p, hints, t->opts, &r));
+	emit_at(t->s, &r, copy_file_at(&s, &p, hints, t->opts, &r), ticket);
 	free(sp);
 	free(dp);
 }
@@ -63,7 +65,7 @@ static void
 run_batch(struct tree *t, struct batch *b)
 {
 	for (int i = 0; i < b->n; i++) {
-		copy_file_task(t, b->t[i].dir, b->t[i].name);
+		copy_file_task(t, b->t[i].dir, b->t[i].name, b->t[i].ticket);
 		task_done(t, &b->t[i]);
 	}
 	free(b);
@@ -90,6 +92,7 @@ worker(void *arg)
 	struct tree *t = arg;
 	struct pool *p = &t->pool;
 
+	emit_may_wait();
 	for (;;) {
 		struct batch *b;
 
@@ -146,7 +149,7 @@ void
 pool_add(struct tree *t, struct dir *d, const char *name)
 {
 	struct pool *p = &t->pool;
-	struct task task = { d, strdup(name) };
+	struct task task = { d, strdup(name), 0 };
 
 	if (task.name == NULL) {
 		struct mapcp_report r;
@@ -158,12 +161,14 @@ pool_add(struct tree *t, struct dir *d, const char *name)
 		free(dp);
 		return;
 	}
+	task.ticket = session_ticket(t->s);
 	atomic_fetch_add(&d->refs, 1);
 	atomic_fetch_add(&d->tasks, 1);
 	atomic_fetch_add(&p->pending, 1);
 	if (p->filling == NULL &&
 	    (p->filling = calloc(1, sizeof(*p->filling))) == NULL) {
-		copy_file_task(t, d, name); /* no memory to queue: do it now */
+		/* no memory to queue: do it now */
+		copy_file_task(t, d, name, task.ticket);
 		task_done(t, &task);
 		return;
 	}

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core.h"
 
@@ -33,6 +34,32 @@ progress_done(const struct mapcp_opts *opts)
 {
 	if (opts->progress != NULL)
 		opts->progress->files++;
+}
+
+/*
+ * What a display counts as done is what the engines write: data, not
+ * holes. A file with fewer blocks than its size has holes, and its
+ * blocks are the estimate (a stat(2) has no more to say, and an lseek
+ * walk of every sparse file would slow the scan); rounding to blocks
+ * makes it a little high, which only a file whose last block is part
+ * full can show, so never more than the file's size.
+ */
+unsigned long long
+progress_estimate(const struct mapcp_opts *opts, const struct stat *st)
+{
+	unsigned long long size = (unsigned long long)st->st_size;
+	unsigned long long blocks = (unsigned long long)st->st_blocks * 512;
+
+	if (opts->sparse == MAPCP_SPARSE_NEVER || blocks >= size)
+		return size;
+	return blocks;
+}
+
+void
+progress_skip(const struct mapcp_opts *opts, const struct stat *st)
+{
+	if (opts->progress != NULL && S_ISREG(st->st_mode))
+		opts->progress->skipped_bytes += progress_estimate(opts, st);
 }
 
 bool

@@ -32,6 +32,7 @@ struct scan {
 	struct idmap ancestors;
 	char *dents;
 	struct mapcp_progress *p;
+	const struct mapcp_opts *opts;
 	bool follow;
 };
 
@@ -121,7 +122,7 @@ count(struct scan *sc, const char *name)
 		return;
 	sc->p->total_files++;
 	if (S_ISREG(st.st_mode))
-		sc->p->total_bytes += (unsigned long long)st.st_size;
+		sc->p->total_bytes += progress_estimate(sc->opts, &st);
 	if (!S_ISDIR(st.st_mode))
 		return;
 	fd = RETRY(openat(f->fd, name,
@@ -156,7 +157,7 @@ mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
 	   struct mapcp_progress *p)
 {
 	bool recursive = opts->flags & MAPCP_RECURSIVE;
-	struct scan sc = { .p = p, .follow = mapcp_follows(opts, false) };
+	struct scan sc = { .p = p, .opts = opts, .follow = mapcp_follows(opts, false) };
 
 	sc.dents = malloc(DENTS_BUF);
 	for (int i = 0; i < n && !p->cancel && sc.dents != NULL; i++) {
@@ -167,7 +168,7 @@ mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
 			continue;
 		p->total_files++;
 		if (S_ISREG(st.st_mode))
-			p->total_bytes += (unsigned long long)st.st_size;
+			p->total_bytes += progress_estimate(opts, &st);
 		if (!S_ISDIR(st.st_mode) || !recursive)
 			continue;
 		fd = RETRY(open(srcs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -12,14 +12,114 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xxhash.h>
 
 #include "tree.h"
 
+/*
+ * MAPCP_IN_ORDER. The walk hands a tree's files to workers in batches and
+ * reports its directories itself, so reports finish out of the walk's
+ * order; -v wants cp's. Each entry takes a ticket where the walk meets
+ * it, and a report that is early is copied and held until every earlier
+ * one is out. Workers are ahead of the walk's oldest file by their
+ * batches at most, unless one file takes long: then the held reports
+ * grow, and a worker with HELD_MAX held waits its turn (for up to
+ * HELD_WAIT, never forever: the oldest ticket is always in a batch that
+ * some thread is copying, since batches are taken in order, but a wait
+ * that could never end is not worth the proof). The walking thread
+ * never waits: it holds the files it has not yet handed out.
+ */
+#define HELD_MAX  4096
+#define HELD_WAIT 1.0 /* seconds */
+
+struct held {
+	struct held *next;
+	unsigned long long ticket;
+	struct mapcp_report r;
+	char paths[]; /* r.src and r.dst point here */
+};
+
+static _Thread_local bool may_wait;
+
 void
-emit(struct mapcp_session *s, struct mapcp_report *r, int ret)
+emit_may_wait(void)
+{
+	may_wait = true;
+}
+
+unsigned long long
+session_ticket(struct mapcp_session *s)
+{
+	return atomic_fetch_add(&s->tickets, 1);
+}
+
+static void
+deliver(struct mapcp_session *s, const struct mapcp_report *r)
+{
+	s->opts->on_file(r, s->opts->on_file_arg);
+}
+
+/* Keep a copy of r until its turn; false without memory. */
+static bool
+hold(struct mapcp_session *s, const struct mapcp_report *r,
+     unsigned long long ticket)
+{
+	size_t sl = r->src ? strlen(r->src) + 1 : 0;
+	size_t dl = r->dst ? strlen(r->dst) + 1 : 0;
+	struct held *h = malloc(sizeof(*h) + sl + dl), **at = &s->held;
+
+	if (h == NULL)
+		return false;
+	h->ticket = ticket;
+	h->r = *r;
+	if (r->src != NULL)
+		h->r.src = memcpy(h->paths, r->src, sl);
+	if (r->dst != NULL)
+		h->r.dst = memcpy(h->paths + sl, r->dst, dl);
+	while (*at != NULL && (*at)->ticket < ticket)
+		at = &(*at)->next;
+	h->next = *at;
+	*at = h;
+	s->nheld++;
+	return true;
+}
+
+/* Send what is held and now due; all of it when all is true. */
+static void
+release(struct mapcp_session *s, bool all)
+{
+	struct held *h;
+
+	while ((h = s->held) != NULL && (all || h->ticket <= s->next)) {
+		s->held = h->next;
+		s->nheld--;
+		deliver(s, &h->r);
+		if (h->ticket >= s->next)
+			s->next = h->ticket + 1;
+		free(h);
+	}
+	pthread_cond_broadcast(&s->turn);
+}
+
+/* A worker with too much held waits its turn, HELD_WAIT at most. */
+static void
+wait_turn(struct mapcp_session *s, unsigned long long ticket)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)HELD_WAIT;
+	while (ticket > s->next && s->nheld >= HELD_MAX &&
+	       pthread_cond_timedwait(&s->turn, &s->out, &until) == 0)
+		;
+}
+
+void
+emit_at(struct mapcp_session *s, struct mapcp_report *r, int ret,
+	unsigned long long ticket)
 {
 	/* A signal is ending the process: its temporaries are gone, say nothing
 	 */
@@ -30,7 +130,33 @@ emit(struct mapcp_session *s, struct mapcp_report *r, int ret)
 	if (s->opts->on_file == NULL)
 		return;
 	pthread_mutex_lock(&s->out);
-	s->opts->on_file(r, s->opts->on_file_arg);
+	if (!(s->opts->flags & MAPCP_IN_ORDER)) {
+		deliver(s, r);
+	} else {
+		if (may_wait)
+			wait_turn(s, ticket);
+		if (ticket <= s->next || !hold(s, r, ticket)) {
+			deliver(s, r); /* due, or no memory to wait with */
+			if (ticket >= s->next)
+				s->next = ticket + 1;
+			release(s, false);
+		}
+	}
+	pthread_mutex_unlock(&s->out);
+}
+
+void
+emit(struct mapcp_session *s, struct mapcp_report *r, int ret)
+{
+	emit_at(s, r, ret, session_ticket(s));
+}
+
+void
+emit_flush(struct mapcp_session *s)
+{
+	pthread_mutex_lock(&s->out);
+	release(s, true);
+	s->next = s->tickets;
 	pthread_mutex_unlock(&s->out);
 }
 
@@ -93,7 +219,13 @@ mapcp_session_new(const struct mapcp_opts *opts)
 	s->opts = opts;
 	s->link_dirfd = -1;
 	s->euid = geteuid();
+	pthread_condattr_t attr;
+
 	pthread_mutex_init(&s->out, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->turn, &attr);
+	pthread_condattr_destroy(&attr);
 	atomic_init(&s->failures, 0);
 	return s;
 }
@@ -126,7 +258,9 @@ mapcp_session_free(struct mapcp_session *s)
 	if (s->link_dir != NULL)
 		close(s->link_dirfd);
 	free(s->link_dir);
+	emit_flush(s);
 	pthread_mutex_destroy(&s->out);
+	pthread_cond_destroy(&s->turn);
 	free(s);
 	return failures;
 }

@@ -78,7 +78,12 @@ struct mapcp_session {
 	unsigned int ntops, maxtops;
 	int link_dirfd;      /* the last directory a link was made from */
 	char *link_dir;      /* its top and rel, "N/rel", or NULL */
-	pthread_mutex_t out; /* one on_file at a time */
+	pthread_mutex_t out; /* one on_file at a time; guards what follows */
+	pthread_cond_t turn; /* a held report went out */
+	struct held *held;   /* MAPCP_IN_ORDER: reports early, by ticket */
+	size_t nheld;
+	unsigned long long next;    /* the ticket whose report is due */
+	_Atomic unsigned long long tickets; /* taken by the walking thread */
 	atomic_ulong failures;
 	uid_t euid; /* who owns what we make */
 };
@@ -121,6 +126,7 @@ struct dir {
 
 struct dir_entry {
 	char *name;
+	ino_t ino;          /* d_ino: entries are taken in its order */
 	unsigned char type; /* d_type */
 };
 
@@ -155,7 +161,22 @@ struct tree {
 };
 
 /* session.c */
+/*
+ * Report r (ret: its copy's result) to opts->on_file. With MAPCP_IN_ORDER
+ * reports reach on_file in the order the walk met their entries, as cp
+ * prints them: each takes a ticket (session_ticket(), in the walking
+ * thread), and one that finishes before an earlier one is held until
+ * its turn. emit() takes the ticket itself, for an entry the walking
+ * thread reports at once; emit_at() is for a file a worker copied.
+ */
 void emit(struct mapcp_session *s, struct mapcp_report *r, int ret);
+void emit_at(struct mapcp_session *s, struct mapcp_report *r, int ret,
+	     unsigned long long ticket);
+unsigned long long session_ticket(struct mapcp_session *s);
+/* Everything held goes out, in order: the walk is over. */
+void emit_flush(struct mapcp_session *s);
+/* This thread copies for the walker: it may wait for its turn. */
+void emit_may_wait(void);
 void entry_report(struct mapcp_report *r, const char *src, const char *dst,
 		  const char *what);
 /* Remember top as session->tops[*index]. 0 or -ENOMEM. */
@@ -210,7 +231,8 @@ void pool_add(struct tree *t, struct dir *d, const char *name);
 void pool_drain(struct tree *t);
 void pool_stop(struct tree *t);
 /* Copy one regular file d/name, in whichever thread. */
-void copy_file_task(struct tree *t, struct dir *d, const char *name);
+void copy_file_task(struct tree *t, struct dir *d, const char *name,
+		    unsigned long long ticket);
 
 /* entries.c */
 

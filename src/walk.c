@@ -395,6 +395,20 @@ dir_unref(struct dir *d)
 	}
 }
 
+/*
+ * cp's order, which is gnulib savedir's "fast read" order: by inode
+ * number. Inodes near each other are read together, and -v lists the
+ * entries as cp does.
+ */
+static int
+by_inode(const void *a, const void *b)
+{
+	ino_t x = ((const struct dir_entry *)a)->ino;
+	ino_t y = ((const struct dir_entry *)b)->ino;
+
+	return (x > y) - (x < y);
+}
+
 /* Read a directory whole with getdents64(2), from a fresh fd. 0 or -errno. */
 int
 read_dir(int fd, char *buf, struct dir_entry **out, size_t *n)
@@ -424,14 +438,17 @@ read_dir(int fd, char *buf, struct dir_entry **out, size_t *n)
 				*out = grown;
 			}
 			(*out)[*n].name = strdup(e->d_name);
+			(*out)[*n].ino = e->d_ino;
 			(*out)[*n].type = e->d_type;
 			if ((*out)[*n].name == NULL)
 				goto fail;
 			(*n)++;
 		}
 	}
-	if (len == 0)
+	if (len == 0) {
+		qsort(*out, *n, sizeof(**out), by_inode);
 		return 0;
+	}
 fail:
 	len = -errno;
 	for (size_t i = 0; i < *n; i++)
@@ -1002,6 +1019,7 @@ tree_copy(struct mapcp_session *s, const char *src, const struct place *dst,
 	else
 		dir_unref(t.root);
 	pool_stop(&t); /* every file done, and every directory finished */
+	emit_flush(t.s);
 	idmap_free(&t.ancestors, NULL);
 	free(t.dents);
 	free(t.rel);

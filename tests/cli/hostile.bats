@@ -467,7 +467,7 @@ NAMES=($'new\nline' 'with space' ' lead' 'trail ' '-dash' '--' '-' \
 	run "$MAPCP" $'b\n'
 	[ "${lines[0]}" = "mapcp: missing destination file operand after 'b'\$'\\n'" ]
 	run "$MAPCP" -e $'no\nengine' a b
-	[ "${lines[0]}" = "mapcp: unknown engine in 'no'\$'\\n''engine'" ]
+	[[ "${lines[0]}" = "mapcp: unknown engine 'no'\$'\\n''engine'; the engines are: "* ]]
 }
 
 @test "unreadable source, unwritable destination directory: cp's messages, nothing made" {

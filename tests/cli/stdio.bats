@@ -78,7 +78,8 @@ second" ]
 	random_file src 5000
 	MAPCP_FAIL=FLIP:10 run "$MAPCP" -e fail src dst
 	[ "$status" -eq 1 ]
-	[[ "$output" == "mapcp: unknown engine in 'fail'"* ]]
+	[[ "$output" == "mapcp: unknown engine 'fail'; the engines are:"* ]]
+	[[ "$output" != *" fail,"* && "$output" != *" fail"$'\n'* ]]
 	[ ! -e dst ]
 	MAPCP_FAIL=EIO:0 run "$MAPCP" src dst
 	[ "$status" -eq 0 ]

@@ -41,7 +41,8 @@ load helpers
 	run "$MAPCP" --frobnicate a b
 	[ "$status" -eq 1 ]
 	[[ "${lines[0]}" == *"unrecognized option '--frobnicate'"* ]]
-	[ "${lines[1]}" = "Try 'mapcp --help' for more information." ]
+	[ "${lines[1]}" = "mapcp: there is no option --frobnicate in mapcp (nor in cp)" ]
+	[ "${lines[2]}" = "Try 'mapcp --help' for more information." ]
 }
 
 @test "bad sizes are usage errors" {
@@ -86,7 +87,7 @@ load helpers
 	random_file a 10
 	run "$MAPCP" -e warp a b
 	[ "$status" -eq 1 ]
-	[ "${lines[0]}" = "mapcp: unknown engine in 'warp'" ]
+	[[ "${lines[0]}" = "mapcp: unknown engine 'warp'; the engines are: "*", auto" ]]
 	run "$MAPCP" --engine=mmap, a b
 	[ "$status" -eq 1 ]
 	[ ! -e b ]

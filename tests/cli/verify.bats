@@ -53,16 +53,14 @@ load helpers
 	cmp data copy
 }
 
-@test "--progress=always on a pipe: a plain first line, then a summary" {
+@test "--progress=always on a pipe: a summary, no escapes" {
 	mkdir src
 	for i in $(seq 20); do random_file "src/f$i" 100000; done
 	"$MAPCP" -r --progress=always src out 2>err | cat
 	cat err
-	[ "$(wc -l <err)" -ge 2 ]
 	# No terminal: no carriage returns and no escape sequences.
 	! grep -q $'[\r\033]' err
-	head -n 1 err | grep -Eq '^mapcp: [0-9.]+ [KMG]?i?B / [0-9.]+ [KMG]?i?B\+? +[0-9]+%  .*ETA .* [0-9]+/[0-9]+\+? files'
-	tail -n 1 err | grep -Eq '^mapcp: done: 1\.9 MiB in 21 files, [0-9.]+ s, .*/s$'
+	tail -n 1 err | grep -Eq '^mapcp: 20 copied, 0 skipped, 0 failed: 1\.9 MiB in [0-9.]+ s, .*/s$'
 	diff -r src out
 }
 
@@ -87,6 +85,6 @@ load helpers
 	run script -qec "'$MAPCP' --progress slow copy" /dev/null
 	[ "$status" -eq 0 ]
 	[[ "$output" == *$'\r'* ]]
-	[[ "$output" == *"mapcp: done: 1.4 MiB in 1 file,"* ]]
+	[[ "$output" == *"mapcp: 1 copied, 0 skipped, 0 failed: 1.4 MiB in "* ]]
 	[ "$(stat -c %s copy)" -eq 1500000 ]
 }
