@@ -20,7 +20,7 @@
 
 #define MAPCP_VERSION "0.1.0"
 
-/* Default mmap window: measured, see README.md "Choosing the defaults". */
+/* Default mmap window: measured, see docs/measuring.md. */
 #define MAPCP_DEFAULT_WINDOW (8u << 20)
 /* Default rw buffer: measured likewise; never below 128 KiB. */
 #define MAPCP_DEFAULT_BUFFER (256u << 10)

@@ -5,7 +5,7 @@
 # the exact command to run and fails, because it cannot install by itself.
 set -eu
 
-# One package a line, sorted; what each is for is in README.md.
+# One package a line, sorted; what each is for is in docs/development.md.
 PACKAGES="
 acl
 attr

@@ -71,7 +71,7 @@ window_map(struct mapcp_job *job, const struct window *w, bool dst, char **out)
 	/*
 	 * Populate the page tables in one call rather than one fault per
 	 * page (Linux 5.14+; older kernels say EINVAL and fault as usual).
-	 * README.md "Choosing the defaults" has the measurements.
+	 * docs/measuring.md, "Choosing the defaults", has the measurements.
 	 */
 	(void)madvise(p, w->len,
 		      dst ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);

@@ -5,8 +5,8 @@
  * piece of the file: a read into the buffer, then a write out of it, the
  * write queued when the read completes. Linking each read to its write
  * (IOSQE_IO_LINK) was measured and left out: no faster here, warm or cold,
- * at depths 2 to 32 (README.md "Choosing the defaults"), and a link breaks
- * on every short read. Short reads and writes do the rest.
+ * at depths 2 to 32 (docs/measuring.md, "Choosing the defaults"), and a
+ * link breaks on every short read. Short reads and writes do the rest.
  * Where io_uring is disabled or refused, start() says why and the planner
  * moves on.
  */

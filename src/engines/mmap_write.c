@@ -5,10 +5,10 @@
  * host reclaims free 2 MiB blocks (virtio-balloon free page reporting)
  * those are the blocks each first touch faults in again, and a 1 GiB copy
  * took 0.7 to 2 s instead of 0.23 s. Smaller writes cost nothing elsewhere
- * (README.md "Choosing the defaults"). Only the source is mapped, so
- * DEST takes no page faults. When the source shrinks, the kernel's copy
- * from the mapping fails with EFAULT rather than SIGBUS, and that is
- * reported as a change.
+ * (docs/measuring.md, "Choosing the defaults"). Only the source is
+ * mapped, so DEST takes no page faults. When the source shrinks, the
+ * kernel's copy from the mapping fails with EFAULT rather than SIGBUS,
+ * and that is reported as a change.
  */
 #include <errno.h>
 #include <sys/mman.h>

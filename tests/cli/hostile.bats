@@ -127,7 +127,8 @@ named_temp() {
 	ln -s ../nowhere out/f
 	# Below a command-line DEST nothing is followed: the link is replaced
 	# by the copy, as rsync does (cp refuses, and writes through a live
-	# link, outside the tree; see the README's threat model).
+	# link, outside the tree; see the threat model in
+	# docs/guarantees.md).
 	run "$MAPCP" -r s/. out
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]

@@ -1153,9 +1153,9 @@ check_failure(const struct kase *k, const struct result *mc,
 	    !same_state(&before->tgt, &after->tgt) ||
 	    !same_state(&before->other, &after->other))
 		/*
-		 * --inplace may leave DEST partly written (README, "Never
-		 * lose data"), but not for a refusal known before the first
-		 * byte: an engine that cannot work here, a usage error.
+		 * --inplace may leave DEST partly written (docs/guarantees.md,
+		 * "Never lose data"), but not for a refusal known before the
+		 * first byte: an engine that cannot work here, a usage error.
 		 */
 		say(v, !k->inplace || al != OK_ONLY,
 		    "mapcp failed and DEST changed%s (was %jd bytes, now %jd)",
@@ -1205,9 +1205,9 @@ check_alloc(const struct kase *k, const struct fstate *src,
 	}
 	/*
 	 * cp 9.1 makes holes of zero buffers in a sparse SOURCE's data even
-	 * with --sparse=auto; mapcp's auto keeps written zeros (README,
-	 * "Holes"): so auto may also allocate what SOURCE's data extents
-	 * span. Holes filled are past both.
+	 * with --sparse=auto; mapcp's auto keeps written zeros
+	 * (docs/architecture.md, "Holes"): so auto may also allocate what
+	 * SOURCE's data extents span. Holes filled are past both.
 	 */
 	if (k->sparse != SP_ALWAYS && src->data > cpb)
 		cpb = src->data;
