@@ -446,7 +446,8 @@ read_dir(int fd, char *buf, struct dir_entry **out, size_t *n)
 		}
 	}
 	if (len == 0) {
-		qsort(*out, *n, sizeof(**out), by_inode);
+		if (*n > 1)
+			qsort(*out, *n, sizeof(**out), by_inode);
 		return 0;
 	}
 fail:
