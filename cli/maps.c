@@ -68,5 +68,6 @@ cli_on_window(const struct mapcp_window *w, void *arg)
 			putchar('\n');
 	}
 	cli_flush_stdout();
+	cli_redraw(cli);
 	pthread_mutex_unlock(&cli->out);
 }

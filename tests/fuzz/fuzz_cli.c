@@ -450,6 +450,8 @@ model(struct cli *m, int argc, char **argv)
 		return 1;
 	if (m->hard_link && m->opts.deref == MAPCP_DEREF_DEFAULT)
 		m->opts.deref = MAPCP_DEREF_ALWAYS;
+	if (m->verbose || m->debug) /* their lines in the walk's order */
+		m->opts.flags |= MAPCP_IN_ORDER;
 	if ((m->show_maps || m->pause) && !engine_set)
 		m->opts.engine = "mmap";
 	return mapcp_check_opts(&m->opts) == NULL ? RUNS_ON : 1;
