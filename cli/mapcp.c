@@ -370,12 +370,30 @@ engine_error(const struct cli *cli, const char *list)
  * where to look, rather than only getopt's "unrecognized option".
  */
 static const char *const rsync_only[] = {
-	"append",      "append-verify", "checksum",    "compress",
-	"delete",      "dry-run",       "exclude",     "exclude-from",
-	"files-from",  "filter",        "include",     "include-from",
-	"itemize-changes", "partial",   "remove-source-files", "size-only",
-	"stats",       "whole-file",    "bwlimit",     "info",
-	NULL
+	"acls",		   "append",	      "append-verify",
+	"backup-dir",	   "bwlimit",	      "checksum",
+	"chmod",	   "chown",	      "compare-dest",
+	"compress",	   "compress-level",  "copy-dest",
+	"copy-links",	   "copy-unsafe-links", "del",
+	"delay-updates",   "delete",	      "delete-after",
+	"delete-before",   "delete-delay",    "delete-during",
+	"delete-excluded", "devices",	      "dry-run",
+	"existing",	   "exclude",	      "exclude-from",
+	"files-from",	   "filter",	      "fuzzy",
+	"group",	   "hard-links",      "human-readable",
+	"ignore-existing", "ignore-times",    "include",
+	"include-from",	   "info",	      "itemize-changes",
+	"keep-dirlinks",   "link-dest",	      "links",
+	"list-only",	   "log-file",	      "max-delete",
+	"max-size",	   "min-size",	      "modify-window",
+	"no-implied-dirs", "numeric-ids",     "omit-dir-times",
+	"out-format",	   "owner",	      "partial",
+	"partial-dir",	   "password-file",   "perms",
+	"port",		   "prune-empty-dirs", "relative",
+	"remove-source-files", "rsh",	      "rsync-path",
+	"safe-links",	   "size-only",	      "specials",
+	"stats",	   "temp-dir",	      "times",
+	"whole-file",	   "xattrs",	      NULL
 };
 
 /* After getopt's message for argv[at]: what mapcp has instead, or not. */
@@ -387,7 +405,10 @@ unknown_option(const struct cli *cli, int argc, char **argv, int at)
 
 	if (strcmp(cli->prog, "cp") == 0)
 		return; /* in cp's place, cp's words only */
-	if (strncmp(arg, "--", 2) != 0) {
+	/* getopt_long leaves optopt 0 for a long option, and argv[optind -
+	 * 1] is then it; inside a cluster of letters it may be the last
+	 * long one */
+	if (optopt != 0 || strncmp(arg, "--", 2) != 0) {
 		/* a short option: a letter mapcp has, wanting its argument? */
 		if (optopt != 0 && strchr("ejSt", optopt) == NULL)
 			fprintf(stderr,
@@ -1107,12 +1128,51 @@ count(struct cli *cli, const struct mapcp_report *r)
 		cli->counts.copied++;
 }
 
+/*
+ * Failures cp -v has already printed the entry's line for: cp prints it
+ * once it has decided to copy, before it opens SOURCE or makes DEST, so
+ * these come after the line; a failed mkdir, or a check (same file, into
+ * itself, a backup) before the decision, does not.
+ */
+static bool
+said_before(enum mapcp_step step)
+{
+	switch (step) {
+	case MAPCP_STEP_OPEN_SRC:
+	case MAPCP_STEP_CREATE:
+	case MAPCP_STEP_READ:
+	case MAPCP_STEP_WRITE:
+	case MAPCP_STEP_MAP_SRC:
+	case MAPCP_STEP_MAP_DST:
+	case MAPCP_STEP_COPY:
+	case MAPCP_STEP_CHANGED:
+	case MAPCP_STEP_ENGINE:
+	case MAPCP_STEP_META:
+	case MAPCP_STEP_SYNC:
+	case MAPCP_STEP_COMMIT:
+	case MAPCP_STEP_CLOSE:
+	case MAPCP_STEP_CLONE:
+	case MAPCP_STEP_VERIFY:
+	case MAPCP_STEP_SYMLINK:
+	case MAPCP_STEP_SPECIAL:
+	case MAPCP_STEP_FIFO:
+	case MAPCP_STEP_LINK:
+	case MAPCP_STEP_READLINK:
+	case MAPCP_STEP_PRESERVE:
+	case MAPCP_STEP_SYMLINK_TO:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* -v's line, as cp prints it: SOURCE -> DEST, for what is made. */
 static bool
 verbose_line(const struct cli *cli, const struct mapcp_report *r)
 {
-	return cli->verbose && r->step == MAPCP_STEP_NONE && !r->skipped &&
-	       !r->existed; /* cp -v: only the directories it makes */
+	return cli->verbose && !r->skipped &&
+	       (r->step == MAPCP_STEP_NONE ? !r->existed /* made, or copied */
+					   : said_before(r->step));
 }
 
 static void
@@ -1127,7 +1187,7 @@ print_verbose(const struct mapcp_report *r)
 		cli_put_name(stdout, r->dst);
 	if (r->backup[0] != '\0' && !r->backup_of_src)
 		print_backup(r, true);
-	if (r->verified != NULL)
+	if (r->verified != NULL && r->step == MAPCP_STEP_NONE)
 		fputs(" (verified)", stdout);
 	putchar('\n');
 }

@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +40,10 @@ struct display {
 	struct cli *cli;
 	pthread_t drawer, scanner;
 	bool scanning;
-	pthread_mutex_t lock; /* guards stop, with wake */
+	pthread_mutex_t lock; /* with wake: the scanner's start, and cancel */
 	pthread_cond_t wake;
-	bool stop;
+	sem_t tick; /* posted to redraw now: stop, or SIGWINCH */
+	_Atomic bool stop;
 	bool tty;
 	bool shown; /* a line was drawn: the summary follows at the end */
 	char **srcs;
@@ -152,10 +155,13 @@ make_fields(struct display *d, struct fields *f)
 	human((double)bytes, done, sizeof(done));
 	human((double)total, all, sizeof(all));
 	human(d->rate, rate, sizeof(rate));
-	if (known && (scanned || total > bytes))
-		snprintf(f->text[BYTES], sizeof(f->text[BYTES]), "%s / %s%s",
-			 done, all, scanned ? "" : "+");
-	else /* behind the copy, or a stream: no total to show */
+	if (!p->scanned) /* at least what it found, and at least what is done */
+		snprintf(f->text[BYTES], sizeof(f->text[BYTES]), "%s / %s+",
+			 done, known ? all : done);
+	else if (known)
+		snprintf(f->text[BYTES], sizeof(f->text[BYTES]), "%s / %s",
+			 done, all);
+	else /* a stream, or a file that grew: no total to show */
 		snprintf(f->text[BYTES], sizeof(f->text[BYTES]), "%s / ?",
 			 done);
 	if (scanned)
@@ -167,14 +173,13 @@ make_fields(struct display *d, struct fields *f)
 		clock_text((double)(total - bytes) / d->rate, left,
 			   sizeof(left));
 		snprintf(f->text[ETA], sizeof(f->text[ETA]), "ETA %s", left);
-	} else {
+	} else if (!p->scanned || known) { /* not yet: a stream has none */
 		snprintf(f->text[ETA], sizeof(f->text[ETA]), "ETA --:--");
 	}
-	if (files > nfiles && scanned)
+	if (files > nfiles)
 		nfiles = files;
 	snprintf(f->text[FILES], sizeof(f->text[FILES]), "%llu/%llu%s files",
-		 files, nfiles > files || scanned ? nfiles : files,
-		 scanned ? "" : "+");
+		 files, nfiles, p->scanned ? "" : "+");
 }
 
 /*
@@ -207,31 +212,49 @@ fit(const struct fields *f, int width, char *buf, size_t size)
 	return len;
 }
 
-/* The current file's name, its beginning cut to fit width. */
+/*
+ * The current file's name, quoted as cp quotes it, its beginning cut to
+ * fit width: the cut is made in the name itself, never in a quoting
+ * escape, and never inside a UTF-8 character.
+ */
 static int
 current(struct display *d, char *buf, size_t size, int width)
 {
 	struct mapcp_progress *p = &d->cli->progress;
+	char raw[sizeof(p->current)];
 	char name[6 * sizeof(p->current)]; /* quoted: one line whatever it is */
-	size_t len;
+	size_t at = 0, n, len;
 
 	buf[0] = '\0';
-	pthread_mutex_lock(&p->lock);
-	len = p->current[0] ? mapcp_quote(name, sizeof(name), p->current) : 0;
-	pthread_mutex_unlock(&p->lock);
-	len = len < sizeof(name) ? len : sizeof(name) - 1;
-	if (width < 8 || len == 0)
+	if (width < 8)
 		return 0;
-	if ((int)len <= width)
-		return snprintf(buf, size, "%.*s", (int)len, name);
-	return snprintf(buf, size, "...%.*s", width - 3,
-			name + len - (size_t)width + 3);
+	pthread_mutex_lock(&p->lock);
+	memcpy(raw, p->current, sizeof(raw));
+	pthread_mutex_unlock(&p->lock);
+	raw[sizeof(raw) - 1] = '\0';
+	n = strlen(raw);
+	if (n == 0)
+		return 0;
+	len = mapcp_quote(name, sizeof(name), raw);
+	/* shorter tails until the quoted one and "..." fit */
+	while ((int)len > width && at < n) {
+		at += (size_t)(width > 16 ? ((int)len - width + 3) / 6 + 1 : 1);
+		while (at < n && ((unsigned char)raw[at] & 0xc0) == 0x80)
+			at++;
+		len = 3 + mapcp_quote(name, sizeof(name), raw + at);
+	}
+	if ((int)len > width || at >= n)
+		return 0; /* no room for any of it */
+	return snprintf(buf, size, "%s%s", at ? "..." : "", name);
 }
 
 /*
  * Take the line away, with cli->out held. A terminal that reflows its
  * lines when it narrows (tmux, VTE, kitty and most others do) has made
  * a line wider than it now is into several rows: go up over them too.
+ * Each row is erased by itself (ESC [K): erasing to the end of the
+ * screen (ESC [J) from the top row is what tmux takes for a clear screen,
+ * and it would keep every redraw in its scrollback.
  */
 static void
 erase(struct display *d, int width)
@@ -240,10 +263,9 @@ erase(struct display *d, int width)
 
 	if (d->drawn == 0)
 		return;
-	fputc('\r', stderr);
-	if (rows > 0)
-		fprintf(stderr, "\033[%dA", rows);
-	fputs("\033[J", stderr);
+	fputs("\r\033[K", stderr);
+	for (int i = 0; i < rows; i++)
+		fputs("\033[A\033[K", stderr);
 	d->drawn = 0;
 }
 
@@ -273,22 +295,27 @@ draw_line(struct display *d)
 	fflush(stderr);
 }
 
-/* The summary, fitted to the terminal where it goes to one. */
+/*
+ * The summary, fitted to the terminal where it goes to one: the bytes,
+ * the time and the rate are left out first, then the program's name, and
+ * in the narrowest of terminals the counts are all that is left, cut.
+ */
 static void
 draw_summary(struct display *d)
 {
 	struct cli *cli = d->cli;
 	const struct cli_counts *c = &cli->counts;
 	double t = mapcp_monotonic() - d->started;
-	char done[32], rate[32], line[256];
+	char done[32], rate[32], counts[96], line[256];
 	int width = d->tty ? columns() - 1 : (int)sizeof(line) - 1, n;
 
 	human((double)cli->progress.bytes, done, sizeof(done));
 	human(t > 0 ? (double)cli->progress.bytes / t : 0, rate, sizeof(rate));
-	n = snprintf(line, sizeof(line),
-		     "%s: %llu copied, %llu skipped, %llu failed", cli->prog,
-		     c->copied, c->skipped, c->failed);
-	/* what did not fit is left out, the counts last */
+	snprintf(counts, sizeof(counts), "%llu copied, %llu skipped, %llu failed",
+		 c->copied, c->skipped, c->failed);
+	n = snprintf(line, sizeof(line), "%s: %s", cli->prog, counts);
+	if (n > width)
+		n = snprintf(line, sizeof(line), "%s", counts);
 	if (n + (int)strlen(done) + 2 <= width)
 		n += snprintf(line + n, sizeof(line) - (size_t)n, ": %s", done);
 	if (n + 10 <= width)
@@ -296,6 +323,8 @@ draw_summary(struct display *d)
 			      t);
 	if (n + (int)strlen(rate) + 4 <= width)
 		snprintf(line + n, sizeof(line) - (size_t)n, ", %s/s", rate);
+	if (width > 0 && (int)strlen(line) > width)
+		line[width] = '\0';
 	pthread_mutex_lock(&cli->out);
 	erase(d, width + 1);
 	cli->line_shown = false;
@@ -343,23 +372,41 @@ deadline(long ns)
 }
 
 /*
- * Wait a tick, or less if the copy ends: a sleep would keep a copy that is
- * done waiting for the drawer, 50 ms on average. True when it is time to
- * stop.
+ * SIGWINCH: the terminal changed size. The line is redrawn at once, not
+ * at the next tick: a terminal narrowed by dragging its edge shrinks a
+ * column at a time, and a line left as wide as the terminal (its cursor
+ * in the last column, waiting to wrap) is reflowed by tmux with the
+ * cursor left on its first row, where no erase can find the rest. Drawn
+ * again at each step, the line is always narrower than the terminal.
+ */
+static sem_t *resized;
+
+static void
+on_winch(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	if (resized != NULL)
+		sem_post(resized); /* async-signal-safe */
+	errno = saved;
+}
+
+/*
+ * Wait a tick, or less if the copy ends or the terminal is resized: a
+ * sleep would keep a copy that is done waiting for the drawer, 50 ms on
+ * average. True when it is time to stop.
  */
 static bool
 nap(struct display *d)
 {
 	struct timespec until = deadline(TICK_NS);
-	bool stop;
 
-	pthread_mutex_lock(&d->lock);
 	while (!d->stop &&
-	       pthread_cond_timedwait(&d->wake, &d->lock, &until) != ETIMEDOUT)
+	       sem_clockwait(&d->tick, CLOCK_MONOTONIC, &until) < 0 &&
+	       errno == EINTR)
 		;
-	stop = d->stop;
-	pthread_mutex_unlock(&d->lock);
-	return stop;
+	return d->stop;
 }
 
 static void *
@@ -450,6 +497,15 @@ display_start(struct cli *cli, char **srcs, int n)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->wake, &attr);
 	pthread_condattr_destroy(&attr);
+	sem_init(&d->tick, 0, 0);
+	if (d->tty) {
+		struct sigaction sa = { .sa_handler = on_winch,
+					.sa_flags = SA_RESTART };
+
+		sigemptyset(&sa.sa_mask);
+		resized = &d->tick;
+		sigaction(SIGWINCH, &sa, NULL);
+	}
 	cli->opts.progress = &cli->progress;
 	cli->display = d;
 	d->scanning = pthread_create(&d->scanner, NULL, scanner, d) == 0;
@@ -457,6 +513,9 @@ display_start(struct cli *cli, char **srcs, int n)
 		cli->progress.cancel = 1;
 		if (d->scanning)
 			pthread_join(d->scanner, NULL);
+		signal(SIGWINCH, SIG_DFL);
+		resized = NULL;
+		sem_destroy(&d->tick);
 		cli->display = NULL;
 		free(d);
 		return NULL;
@@ -475,15 +534,16 @@ display_stop(struct display *d)
 	pthread_mutex_unlock(&d->lock);
 	if (d->scanning)
 		pthread_join(d->scanner, NULL);
-	pthread_mutex_lock(&d->lock);
 	d->stop = true;
-	pthread_cond_signal(&d->wake);
-	pthread_mutex_unlock(&d->lock);
+	sem_post(&d->tick);
 	pthread_join(d->drawer, NULL);
+	signal(SIGWINCH, SIG_DFL);
+	resized = NULL;
 	pthread_mutex_lock(&d->cli->out);
 	d->cli->display = NULL;
 	pthread_mutex_unlock(&d->cli->out);
 	pthread_cond_destroy(&d->wake);
 	pthread_mutex_destroy(&d->lock);
+	sem_destroy(&d->tick);
 	free(d);
 }

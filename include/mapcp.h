@@ -271,6 +271,7 @@ enum mapcp_step {
 	MAPCP_STEP_RELATIVE_LINK, /* 'DST': can make relative symbolic links
 				     only in current directory */
 	MAPCP_STEP_NOT_REPLACING, /* not replacing 'DST' (--update=none-fail) */
+	MAPCP_STEP_FIFO,          /* cannot create fifo 'DST' */
 	/*
 	 * cannot copy 'SRC' to 'DST': a failure that named no step of its
 	 * own (a bug: the test build aborts on it instead)

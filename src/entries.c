@@ -276,8 +276,9 @@ make_other(const struct mapcp_opts *o, uid_t euid, const struct place *src,
 		o->flags & MAPCP_ATTRIBUTES_ONLY ? REPLACED_IF_FORCED : 0, r);
 	if (fd < 0)
 		return made_fail(r, fd,
-				 S_ISLNK(st->st_mode) ? MAPCP_STEP_SYMLINK
-						      : MAPCP_STEP_SPECIAL);
+				 S_ISLNK(st->st_mode)    ? MAPCP_STEP_SYMLINK
+				 : S_ISFIFO(st->st_mode) ? MAPCP_STEP_FIFO
+							 : MAPCP_STEP_SPECIAL);
 	ret = o->preserve ? meta_apply_node(o, fd, st, r) : 0;
 	if (ret == 0 && want_inode && fstat(fd, &made) == 0) {
 		r->dst_dev = made.st_dev; /* for later hard links to it */

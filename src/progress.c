@@ -42,7 +42,8 @@ progress_done(const struct mapcp_opts *opts)
  * blocks are the estimate (a stat(2) has no more to say, and an lseek
  * walk of every sparse file would slow the scan); rounding to blocks
  * makes it a little high, which only a file whose last block is part
- * full can show, so never more than the file's size.
+ * full can show, so never more than the file's size. Links and
+ * --attributes-only write no data at all.
  */
 unsigned long long
 progress_estimate(const struct mapcp_opts *opts, const struct stat *st)
@@ -50,6 +51,10 @@ progress_estimate(const struct mapcp_opts *opts, const struct stat *st)
 	unsigned long long size = (unsigned long long)st->st_size;
 	unsigned long long blocks = (unsigned long long)st->st_blocks * 512;
 
+	/* links (-l, -s) and --attributes-only copy no data */
+	if (opts->make != MAPCP_MAKE_COPY ||
+	    (opts->flags & MAPCP_ATTRIBUTES_ONLY))
+		return 0;
 	if (opts->sparse == MAPCP_SPARSE_NEVER || blocks >= size)
 		return size;
 	return blocks;

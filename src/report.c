@@ -272,6 +272,7 @@ static const struct {
 				 "", true },
 	[MAPCP_STEP_SPECIAL] = { "cannot create special file ", DST, "", NONE,
 				 "", true },
+	[MAPCP_STEP_FIFO] = { "cannot create fifo ", DST, "", NONE, "", true },
 	[MAPCP_STEP_READLINK] = { "cannot read symbolic link ", SRC, "", NONE,
 				  "", true },
 	[MAPCP_STEP_CYCLE] = { "cannot copy cyclic symbolic link ", SRC, "",

@@ -33,6 +33,8 @@ struct scan {
 	char *dents;
 	struct mapcp_progress *p;
 	const struct mapcp_opts *opts;
+	struct idmap linked; /* --preserve=links: inodes counted already */
+	dev_t top_dev;       /* -x: the source's filesystem */
 	bool follow;
 };
 
@@ -109,6 +111,23 @@ pop(struct scan *sc)
 		close(f->fd);
 }
 
+/*
+ * The bytes a file adds to the total: what progress_estimate() says, once
+ * per inode where hard links are kept (later names are linked, not copied).
+ */
+static unsigned long long
+file_bytes(struct scan *sc, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return 0;
+	if (st->st_nlink > 1 && (sc->opts->preserve & MAPCP_PRESERVE_LINKS)) {
+		if (idmap_get(&sc->linked, st->st_dev, st->st_ino) != NULL ||
+		    idmap_put(&sc->linked, st->st_dev, st->st_ino, &present) < 0)
+			return 0;
+	}
+	return progress_estimate(sc->opts, st);
+}
+
 /* Count one entry of the deepest level, and walk into it if a directory. */
 static void
 count(struct scan *sc, const char *name)
@@ -121,9 +140,11 @@ count(struct scan *sc, const char *name)
 	    fstatat(f->fd, name, &st, sc->follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	sc->p->total_files++;
-	if (S_ISREG(st.st_mode))
-		sc->p->total_bytes += progress_estimate(sc->opts, &st);
+	sc->p->total_bytes += file_bytes(sc, &st);
 	if (!S_ISDIR(st.st_mode))
+		return;
+	/* -x: a mount point is copied, not what is mounted on it */
+	if ((sc->opts->flags & MAPCP_ONE_FS) && st.st_dev != sc->top_dev)
 		return;
 	fd = RETRY(openat(f->fd, name,
 			  O_RDONLY | O_DIRECTORY | O_CLOEXEC |
@@ -167,10 +188,10 @@ mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
 		if (mapcp_stat_source(opts, srcs[i], &st) < 0)
 			continue;
 		p->total_files++;
-		if (S_ISREG(st.st_mode))
-			p->total_bytes += progress_estimate(opts, &st);
+		p->total_bytes += file_bytes(&sc, &st);
 		if (!S_ISDIR(st.st_mode) || !recursive)
 			continue;
+		sc.top_dev = st.st_dev;
 		fd = RETRY(open(srcs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 		if (fd >= 0)
 			scan_tree(&sc, fd);
@@ -178,5 +199,6 @@ mapcp_scan(const char *const *srcs, int n, const struct mapcp_opts *opts,
 	free(sc.f);
 	free(sc.dents);
 	idmap_free(&sc.ancestors, NULL);
+	idmap_free(&sc.linked, NULL);
 	p->scanned = !p->cancel;
 }

@@ -38,7 +38,7 @@ to_bytes() {
 
 # frames FILE: script's record of the terminal, one drawn line per line.
 frames() {
-	sed 's/\x1b\[[0-9]*A//g; s/\x1b\[J/\n/g' "$1" | tr '\r' '\n' | grep -v '^$'
+	sed 's/\x1b\[[0-9]*A//g; s/\x1b\[[JK]/\n/g' "$1" | tr '\r' '\n' | grep -v '^$'
 }
 
 # check_frames FILE WIDTH: every status line fits, and its done <= total.
@@ -56,8 +56,8 @@ check_frames() {
 				echo "done above total: '$line'" >&2
 				return 1
 			}
-			n=$((n + 1))
 		fi
+		[[ "$line" == *" / "* ]] && n=$((n + 1))
 		if [[ "$line" =~ ^\ *([0-9]+)% ]] && [ "${BASH_REMATCH[1]}" -gt 100 ]; then
 			echo "above 100%: '$line'" >&2
 			return 1
@@ -154,12 +154,13 @@ wait_for_pane() {
 	"$SPARSECMP" sparse copy
 }
 
-# piece ENGINE TRACE: the bytes asked of each call strace saw.
+# piece ENGINE TRACE: the bytes asked of each call strace saw (whole, or
+# "<unfinished ...>" when another thread's call came between).
 piece() {
 	if [ "$1" = copy_file_range ]; then
 		sed -nE 's/.*copy_file_range\([0-9]+, [^,]+, [0-9]+, [^,]+, ([0-9]+),.*/\1/p' "$2"
 	else
-		sed -nE 's/.*sendfile\(.*, ([0-9]+)\) += .*/\1/p' "$2"
+		sed -nE 's/.*sendfile\([0-9]+, [0-9]+, [^,]+, ([0-9]+).*/\1/p' "$2"
 	fi
 }
 
@@ -168,11 +169,13 @@ piece() {
 	random_file big $((256 << 20))
 	# With a display, copy_file_range and sendfile move pieces sized to
 	# take about 50 ms, starting at 8 MiB; without one, 1 GiB calls.
-	# (LeakSanitizer cannot run under ptrace: not asked of it here.)
+	# (LeakSanitizer cannot run under ptrace: not asked of it here. Only
+	# the main thread is traced: it copies a single file, and the
+	# display's threads would split its lines.)
 	export ASAN_OPTIONS=detect_leaks=0
 	for e in copy_file_range sendfile; do
 		rm -f copy
-		strace -f -e trace="$e" -o trace "$MAPCP" -e "$e" --progress=always big copy 2>/dev/null
+		strace -e trace="$e" -o trace "$MAPCP" -e "$e" --progress=always big copy 2>/dev/null
 		cmp big copy
 		local first calls
 		first=$(piece "$e" trace | head -n 1)
@@ -181,7 +184,7 @@ piece() {
 		[ "$first" -eq $((8 << 20)) ]
 		[ "$calls" -ge 3 ]
 		rm -f copy
-		strace -f -e trace="$e" -o trace "$MAPCP" -e "$e" big copy
+		strace -e trace="$e" -o trace "$MAPCP" -e "$e" big copy
 		[ "$(piece "$e" trace | head -n 1)" -eq $((256 << 20)) ]
 	done
 }
@@ -210,7 +213,7 @@ piece() {
 	! grep -q $'[\r\033]' err
 	[ "$(wc -l <err)" -ge 2 ]
 	# a FIFO's size is unknown: no total, no percentage, no time left
-	head -n 1 err | grep -Eq '^mapcp: [0-9.]+ [KMG]?i?B / \?  [0-9.]+ [KMG]?i?B/s  ETA --:--'
+	head -n 1 err | grep -Eq '^mapcp: [0-9.]+ [KMG]?i?B / \?  [0-9.]+ [KMG]?i?B/s  0/1 files'
 	tail -n 1 err | grep -Eq '^mapcp: 1 copied, 0 skipped, 0 failed: 4\.3 MiB in [0-9.]+ s, .*/s$'
 }
 
@@ -281,4 +284,99 @@ piece() {
 	[ "$status" -eq 1 ]
 	[[ "$output" != *"there is no option"* ]]
 	[ -z "$(ls)" ]
+}
+
+@test "-v prints an entry's line before its failure, as cp -v does (immutable DEST)" {
+	mkdir -p src/sub d
+	echo a >src/a
+	echo b >src/sub/b
+	mkfifo src/p
+	chattr +i d 2>/dev/null || skip "no chattr +i here"
+	cp -rv src/. d >cp.txt 2>&1 || true
+	"$MAPCP" -rv src/. d >mapcp.txt 2>&1 || true
+	chattr -i d
+	sed -i 's/^mapcp:/cp:/' mapcp.txt
+	cat mapcp.txt
+	diff cp.txt mapcp.txt
+	grep -q "^'src/./a' -> 'd/./a'$" mapcp.txt
+}
+
+@test "the totals leave out what is not copied: later hard links (-a), other filesystems (-x)" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	mkdir -p src/mnt
+	random_file src/a $((400 << 20))
+	ln src/a src/b
+	ln src/a src/c
+	mount -t tmpfs -o size=200m mapcp-x src/mnt 2>/dev/null || skip "cannot mount a tmpfs (not root?)"
+	random_file src/mnt/big $((100 << 20))
+	# a FIFO whose writer waits 1.5 s: before the file or after it (by
+	# inode), the scan has ended while the file's bytes are shown
+	mkfifo src/zz
+	(sleep 1.5; echo end) >src/zz &
+	script -qfec "stty cols 100; '$MAPCP' -ax -j 1 --copy-contents --progress=always src out" /dev/null >typescript || true
+	umount src/mnt
+	check_frames typescript 100
+	# 400 MiB once (b and c are linked to a's copy), nothing of the mount
+	frames typescript | grep ' / ' | grep -Eq ' / (1\.2 GiB|500\.0 MiB|1\.3 GiB)' && {
+		frames typescript | grep ' / ' >&2
+		false
+	}
+	frames typescript | grep -q ' / 400\.0 MiB  '
+	[ "$(stat -c %i out/a)" = "$(stat -c %i out/b)" ]
+	[ -d out/mnt ] && [ -z "$(ls out/mnt)" ]
+}
+
+@test "tmux: a status line on the top row does not fill the scrollback" {
+	need_tmux
+	slow_fifo slow 30
+	tmx new-session -d -x 100 -y 10 -s t \
+		"clear; '$MAPCP' --progress slow copy; echo END; sleep 60"
+	wait_for_pane 'END'
+	local history
+	history=$(tmx display -p -t t '#{history_size}')
+	echo "history: $history lines"
+	[ "$history" -le 2 ]
+}
+
+@test "tmux: narrowing by dragging (many small resizes) leaves no status line behind" {
+	need_tmux
+	slow_fifo slow 50
+	tmx new-session -d -x 110 -y 20 -s t \
+		"'$MAPCP' --progress slow copy; echo END; sleep 60"
+	sleep 1.5
+	for w in $(seq 105 -5 40); do
+		tmx resize-window -t t -x "$w"
+		sleep 0.03
+	done
+	sleep 0.5
+	local screen
+	screen=$(tmx capture-pane -p -t t)
+	echo "$screen"
+	[ "$(grep -c '/s\|ETA\|B /' <<<"$screen")" -le 1 ]
+	wait_for_pane 'END'
+	screen=$(tmx capture-pane -p -t t)
+	! grep -q 'ETA\|/ ' <<<"$screen"
+	while IFS= read -r l; do [ "${#l}" -le 40 ]; done <<<"$screen"
+}
+
+@test "a narrow terminal: the summary and a cut name fit, the cut never inside an escape" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	local name=$'long-\377\376-name-with-awkward-bytes-\377\376\375'
+	slow_fifo "$name" 12
+	script -qfec "stty cols 37; '$MAPCP' --progress=always ./'$name' copy" /dev/null >typescript
+	check_frames typescript 37
+	frames typescript | tail -n 1 | grep -Eq '^mapcp: 1 copied, 0 skipped, 0 failed'
+	# a cut name starts "..." and then the name or a quote, never mid-escape
+	! frames typescript | grep -E '\.\.\.([0-7]|\\[0-7]*)' >&2
+	slow_fifo slow 8
+	script -qfec "stty cols 20; '$MAPCP' --progress=always slow copy2" /dev/null >typescript
+	check_frames typescript 20
+}
+
+@test "an unknown letter after a long option is still named (--verbose -zv)" {
+	run "$MAPCP" --verbose -zv a b
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"there is no option -z in mapcp"* ]]
+	run "$MAPCP" --delete-after a b
+	[[ "$output" == *"--delete-after is an rsync option"* ]]
 }

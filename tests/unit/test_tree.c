@@ -209,6 +209,48 @@ tree_with_jobs(unsigned int jobs)
 	assert_true(files_equal(path_in("src/d1/f199"), path_in(dst)));
 }
 
+/* mapcp_scan()'s total of bytes for src, with these options. */
+static unsigned long long
+scan_total(const char *src, unsigned int preserve, enum mapcp_make make,
+	   unsigned int flags, enum mapcp_sparse sparse)
+{
+	struct mapcp_opts o = test_opts("auto");
+	struct mapcp_progress p = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+	o.flags |= MAPCP_RECURSIVE | flags;
+	o.preserve = preserve;
+	o.make = make;
+	o.sparse = sparse;
+	mapcp_scan(&src, 1, &o, &p);
+	assert_int_equal(p.scanned, 1);
+	return p.total_bytes;
+}
+
+/* A sparse file counts its data, not its holes; all of it when written. */
+static void
+test_scan_sparse(void **state)
+{
+	const char *src;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	make_file(path_in("sparse"), 8192, 3);
+	fd = open(path_in("sparse"), O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 64 << 20), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	close(fd);
+	src = path_in("sparse");
+	assert_int_equal(scan_total(src, 0, MAPCP_MAKE_COPY, 0,
+				    MAPCP_SPARSE_AUTO),
+			 (unsigned long long)st.st_blocks * 512);
+	assert_true((unsigned long long)st.st_blocks * 512 < (1 << 20));
+	assert_int_equal(scan_total(src, 0, MAPCP_MAKE_COPY, 0,
+				    MAPCP_SPARSE_NEVER),
+			 64 << 20);
+}
+
 static void
 test_tree(void **state)
 {
@@ -224,6 +266,20 @@ test_tree(void **state)
 	assert_int_equal(p.scanned, 1);
 	assert_int_equal(p.total_files, 3 + 200 + 1 + 2 + 2);
 	assert_int_equal(p.total_bytes, 199 * 200 / 2 * 37 + 100000 + 2 * 5000);
+	/* what will be copied: a file with two names once, with links kept */
+	assert_int_equal(scan_total(src, MAPCP_PRESERVE_LINKS, MAPCP_MAKE_COPY,
+				    0, MAPCP_SPARSE_AUTO),
+			 199 * 200 / 2 * 37 + 100000 + 5000);
+	/* links and --attributes-only copy no data */
+	assert_int_equal(scan_total(src, 0, MAPCP_MAKE_HARD_LINK, 0,
+				    MAPCP_SPARSE_AUTO),
+			 0);
+	assert_int_equal(scan_total(src, 0, MAPCP_MAKE_SYMLINK, 0,
+				    MAPCP_SPARSE_AUTO),
+			 0);
+	assert_int_equal(scan_total(src, 0, MAPCP_MAKE_COPY,
+				    MAPCP_ATTRIBUTES_ONLY, MAPCP_SPARSE_AUTO),
+			 0);
 	tree_with_jobs(1);
 	tree_with_jobs(3);
 	tree_with_jobs(16);
@@ -332,6 +388,7 @@ main(void)
 		T(test_metadata),
 		T(test_verify),
 		T(test_tree),
+		T(test_scan_sparse),
 		T(test_into_itself),
 		cmocka_unit_test(test_idmap),
 		/* Last: afterwards no temporary can be tracked in this process.
