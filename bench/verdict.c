@@ -398,6 +398,17 @@ fastest(const struct results *r, int first, int end, const struct cell *b)
 	return best;
 }
 
+/* How many commands other than the baseline have a ratio in the group. */
+static int
+others(const struct results *r, int first, int end)
+{
+	int n = 0;
+
+	for (int i = first; i < end; i++)
+		n += !r->cells[i].cmd->baseline && !isnan(r->cells[i].ratio);
+	return n;
+}
+
 /* Who won the group, by how much, and why; into buf. */
 static void
 winner(const struct results *r, int first, int end, const char *base, char *buf,
@@ -426,19 +437,28 @@ winner(const struct results *r, int first, int end, const char *base, char *buf,
 		add_reason(buf, n, b, w, "");
 	} else if (trails(l)) {
 		snprintf(buf, n,
-			 "%s won; the fastest of the others, %s, was %.2fx %s "
-			 "(%.0f%% behind in %zu of %zu rounds)",
-			 base, w->cmd->name, w->ratio, base, 100 * (TIE - 1),
-			 l.behind, l.n);
+			 "%s won%s%s%s was %.2fx %s (%.0f%% behind in %zu of "
+			 "%zu rounds)",
+			 base,
+			 others(r, first, end) == 1
+				 ? ": "
+				 : "; the fastest of the others, ",
+			 w->cmd->name, others(r, first, end) == 1 ? "" : ",",
+			 w->ratio, base, 100 * (TIE - 1), l.behind, l.n);
 		add_reason(buf, n, w, b, "");
 	} else {
+		/* "the fastest" of one is just its name */
+		const char *which = others(r, first, end) == 1 ? ""
+				    : w->ratio < 1             ? "the fastest, "
+						   : "the fastest other, ";
+
 		snprintf(buf, n,
-			 "nothing beat %s by %.0f%% in enough rounds: the "
-			 "fastest%s, %s, was %.2fx %s (%.0f%% ahead in %zu, "
-			 "behind in %zu of %zu%s)",
-			 base, 100 * (TIE - 1), w->ratio < 1 ? "" : " other",
-			 w->cmd->name, w->ratio, base, 100 * (TIE - 1), l.ahead,
-			 l.behind, l.n,
+			 "nothing beat %s by %.0f%% in enough rounds: %s%s%s "
+			 "was %.2fx %s (%.0f%% ahead in %zu, behind in %zu of "
+			 "%zu%s)",
+			 base, 100 * (TIE - 1), which, w->cmd->name,
+			 which[0] ? "," : "", w->ratio, base, 100 * (TIE - 1),
+			 l.ahead, l.behind, l.n,
 			 l.ahead == l.n ? ", too few to rule out chance" : "");
 	}
 }
