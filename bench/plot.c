@@ -400,6 +400,7 @@ ratio_script(FILE *g, const struct results *r, const char *path)
 	for (int c = 0; c < 2; c++)
 		if (has[c])
 			ratio_block(g, r, (enum cache_state)c, top);
+	/* The key below the panels: inside, bars cut at the top cover it. */
 	fprintf(g,
 		"set multiplot layout 1,%d title \"mapcp-bench %s: time "
 		"relative to %s (lower is faster; bar: median of run-by-run "
@@ -407,7 +408,7 @@ ratio_script(FILE *g, const struct results *r, const char *path)
 		"set style fill solid 0.85 border -1\n"
 		"set grid ytics\nset yrange [0:%.4f]\n"
 		"set ylabel \"time / %s's time\"\n"
-		"set key top left reverse Left font ',8'\n"
+		"set key below center horizontal reverse Left font ',8'\n"
 		"set xlabel '%s'\n",
 		has[0] + has[1], workload_name(r->workload), base,
 		r->machine.cpu, r->machine.kernel, r->machine.fs, top, base,
