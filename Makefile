@@ -76,9 +76,11 @@ BENCH_SRCS = \
 	bench/machine.c \
 	bench/main.c \
 	bench/output.c \
+	bench/plot.c \
 	bench/randread.c \
 	bench/runner.c \
-	bench/stats.c
+	bench/stats.c \
+	bench/verdict.c
 UNIT_TESTS = \
 	atomic \
 	copy \

@@ -43,6 +43,7 @@ struct options {
 	const char *csv, *json, *markdown, *plot;
 	const char *mapcp;
 	bool quiet;
+	bool wide;
 };
 
 /* Everything being measured, in the order it runs. */
@@ -60,7 +61,8 @@ struct plan {
 	char mapcp[PATH_MAX];
 	long done, total; /* runs, for progress */
 	long trashed;     /* trees moved aside by clear_dst() */
-	double started;
+	long files, dirs; /* in the tree, for its heading */
+	double load;      /* the highest load average seen, -1 if none */
 };
 
 static void __attribute__((noreturn)) die(const char *fmt, const char *arg)
@@ -114,7 +116,9 @@ usage(void)
 	       "                    generated files in 100 directories)\n"
 	       "  --reads=N         random-read: reads per run (default 20000)\n"
 	       "  --csv=FILE --json=FILE --markdown=FILE   write the results there\n"
-	       "  --plot=FILE       a gnuplot chart, FILE.png or FILE.svg\n"
+	       "  --plot=FILE       gnuplot charts, FILE.png or FILE.svg: throughput,\n"
+	       "                    and the ratio to cp in FILE-ratio.png (or .svg)\n"
+	       "  --wide            every column in the tables, not just what fits 80\n"
 	       "  --mapcp=PATH      the mapcp to measure (default: next to mapcp-bench)\n"
 	       "  -q, --quiet       no progress on stderr\n"
 	       "  -h, --help        display this help and exit\n"
@@ -140,6 +144,7 @@ enum {
 	OPT_TREE,
 	OPT_VERSION,
 	OPT_WARMUP,
+	OPT_WIDE,
 	OPT_WORKLOAD,
 };
 
@@ -163,6 +168,7 @@ static const struct option long_options[] = {
 	{ "tree", required_argument, NULL, OPT_TREE },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "wide", no_argument, NULL, OPT_WIDE },
 	{ "workload", required_argument, NULL, OPT_WORKLOAD },
 	{ NULL, 0, NULL, 0 },
 };
@@ -263,6 +269,9 @@ parse(struct options *o, int argc, char **argv)
 		case OPT_WARMUP:
 			o->warmup = (int)count_arg("bad warmup count '%s'",
 						   optarg, 0, INT_MAX);
+			break;
+		case OPT_WIDE:
+			o->wide = true;
 			break;
 		case OPT_WORKLOAD:
 			if (strcmp(optarg, "copy") == 0)
@@ -669,14 +678,19 @@ plan_sources(struct plan *p)
 	free(copy);
 }
 
+/* What a tree holds; nftw's callbacks take no argument. */
 static off_t tree_bytes;
+static long tree_files, tree_dirs;
 
 static int
 add_bytes(const char *path, const struct stat *st, int type, struct FTW *f)
 {
-	(void)path, (void)f;
-	if (type == FTW_F)
+	(void)path;
+	if (type == FTW_F && S_ISREG(st->st_mode)) {
 		tree_bytes += st->st_size;
+		tree_files++;
+	}
+	tree_dirs += type == FTW_D && f->level > 0;
 	return 0;
 }
 
@@ -692,8 +706,11 @@ digest_sources(struct plan *p)
 			die("cannot stat '%s'", p->sources[i]);
 		if (S_ISDIR(st.st_mode)) {
 			tree_bytes = 0;
+			tree_files = tree_dirs = 0;
 			nftw(p->sources[i], add_bytes, 32, FTW_PHYS);
 			p->sizes[i] = tree_bytes;
+			p->files = tree_files;
+			p->dirs = tree_dirs;
 			ret = digest_tree(p->sources[i], &p->digests[i]);
 		} else {
 			ret = digest_file(p->sources[i], &p->digests[i]);
@@ -703,26 +720,115 @@ digest_sources(struct plan *p)
 	}
 }
 
+/* The median time of a timed cell's runs. */
+static double
+cost_of(const struct cell *c)
+{
+	return stats_median(c->costs, (size_t)c->ncosts);
+}
+
+/*
+ * What a run of c will take, preparing and checking it included: the
+ * median of its own runs so far (the median: the first can pay for
+ * dropping a full page cache). Before it has any, from its command's runs
+ * in the same cache state at the two largest sizes below, on the line
+ * through them; with one, that size's cost, a lower bound (*bound set), as
+ * a larger copy takes no less; with none, 0.
+ */
+static double
+run_cost(const struct results *r, const struct cell *c, bool *bound)
+{
+	const struct cell *near = NULL, *next = NULL;
+	double slope;
+
+	if (c->ncosts > 0)
+		return cost_of(c);
+	for (int i = 0; i < r->ncells; i++) {
+		const struct cell *d = &r->cells[i];
+
+		if (d->cmd != c->cmd || d->cache != c->cache ||
+		    d->ncosts == 0 || d->size > c->size)
+			continue;
+		if (near == NULL || d->size > near->size) {
+			next = near;
+			near = d;
+		} else if (next == NULL || d->size > next->size) {
+			next = d;
+		}
+	}
+	if (near == NULL || next == NULL || near->size == next->size) {
+		*bound = true;
+		return near ? cost_of(near) : 0;
+	}
+	slope = (cost_of(near) - cost_of(next)) /
+		(double)(near->size - next->size);
+	return cost_of(near) +
+	       (slope > 0 ? slope : 0) * (double)(c->size - near->size);
+}
+
+/* The time left: every run to come at what runs of its kind took. */
+static double
+time_left(const struct plan *p, const struct results *r, bool *bound)
+{
+	int per_cell = p->o->warmup + p->o->runs;
+	double left = 0;
+
+	*bound = false;
+	for (int i = 0; i < r->ncells; i++) {
+		const struct cell *c = &r->cells[i];
+
+		if (c->ncosts < per_cell)
+			left += (per_cell - c->ncosts) * run_cost(r, c, bound);
+	}
+	return left;
+}
+
 static void
-progress(struct plan *p, const struct cell *c, int run)
+progress(struct plan *p, const struct results *r, const struct cell *c, int run)
 {
 	static double last;
 	double t = mapcp_monotonic(), eta;
-	char size[32];
+	char size[32], left[32];
+	bool bound;
 
 	p->done++;
 	if (p->o->quiet ||
 	    (!isatty(STDERR_FILENO) && t - last < 5 && p->done < p->total))
 		return;
 	last = t;
-	eta = (t - p->started) / (double)p->done * (double)(p->total - p->done);
+	eta = time_left(p, r, &bound);
 	format_size(c->size, size, sizeof(size));
-	fprintf(stderr, "%s[%ld/%ld] %s %s, run %d, %-16s ETA %dm%02ds%s",
+	/* Nothing timed yet that bounds what is left: say so, not 0m00s. */
+	if (bound && eta < 1)
+		snprintf(left, sizeof(left), "?");
+	else
+		snprintf(left, sizeof(left), "%s%dm%02ds", bound ? ">" : "",
+			 (int)eta / 60, (int)eta % 60);
+	fprintf(stderr, "%s[%ld/%ld] %s %s, run %d, %-16s ETA %s%s",
 		isatty(STDERR_FILENO) ? "\r" : "", p->done, p->total, size,
-		cache_name(c->cache), run + 1, c->cmd->name, (int)eta / 60,
-		(int)eta % 60, isatty(STDERR_FILENO) ? "  " : "\n");
+		cache_name(c->cache), run + 1, c->cmd->name, left,
+		isatty(STDERR_FILENO) ? "    " : "\n");
 	if (p->done == p->total && isatty(STDERR_FILENO))
 		fputc('\n', stderr);
+}
+
+/*
+ * The 1-minute load average, from /proc/loadavg (or, for the tests, the
+ * file MAPCP_BENCH_LOADAVG names); -1 if it cannot be read.
+ */
+static double
+load_average(void)
+{
+	const char *path = getenv("MAPCP_BENCH_LOADAVG");
+	FILE *f = fopen(path ? path : "/proc/loadavg", "re");
+	double load = -1;
+
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%lf", &load) != 1) /* NOLINT(cert-err34-c) */
+		load = -1;
+	fclose(f);
+	return load;
 }
 
 /*
@@ -776,8 +882,12 @@ verify(struct plan *p, struct cell *c, int size_index, const char *out,
 		describe_status(s->m.status, why, sizeof(why));
 		if (err[0]) {
 			size_t n = strlen(why);
+			int room = n + 3 < sizeof(why)
+					   ? (int)(sizeof(why) - n - 3)
+					   : 0;
 
-			snprintf(why + n, sizeof(why) - n, ": %s", err);
+			/* Cut to fit: the status first, then what it said. */
+			snprintf(why + n, sizeof(why) - n, ": %.*s", room, err);
 		}
 	} else if (p->o->workload == WORKLOAD_RANDOM_READ) {
 		double ns = 0;
@@ -855,38 +965,79 @@ run_one(struct plan *p, struct cell *c, int size_index, int run, bool record)
 	c->runs[c->nruns++] = s;
 }
 
+/*
+ * Every cell, in the order they run: by size, then cold before warm, then
+ * command; cell k is command k % ncmds of group k / ncmds.
+ */
+static void
+lay_out(struct plan *p, struct results *r)
+{
+	const struct options *o = p->o;
+	int caches = o->cold + o->warm;
+
+	r->ncells = p->nsizes * caches * p->ncmds;
+	r->cells = xcalloc((size_t)r->ncells, sizeof(*r->cells));
+	for (int k = 0; k < r->ncells; k++) {
+		struct cell *c = &r->cells[k];
+		int group = k / p->ncmds;
+		bool second = caches == 2 && group % 2 == 1;
+
+		c->size = p->sizes[group / caches];
+		c->cache = second || !o->cold ? CACHE_WARM : CACHE_COLD;
+		c->cmd = &p->cmds[k % p->ncmds];
+		c->runs = xcalloc((size_t)o->runs, sizeof(*c->runs));
+		c->costs = xcalloc((size_t)o->runs + (size_t)o->warmup,
+				   sizeof(*c->costs));
+	}
+}
+
+/*
+ * Note the load average, after each run, if it is the highest yet: the
+ * 1-minute figure lags, so one taken before the first run would still be
+ * the build's or whatever ran just before.
+ */
+static void
+note_load(struct plan *p)
+{
+	double load = load_average();
+
+	if (load > p->load)
+		p->load = load;
+}
+
 static void
 measure(struct plan *p, struct results *r)
 {
 	const struct options *o = p->o;
-	int caches = o->cold + o->warm, total_runs = o->warmup + o->runs;
+	int total_runs = o->warmup + o->runs;
 
-	r->ncells = p->nsizes * caches * p->ncmds;
-	r->cells = xcalloc((size_t)r->ncells, sizeof(*r->cells));
+	lay_out(p, r);
 	p->total = (long)r->ncells * total_runs;
-	p->started = mapcp_monotonic();
-	for (int z = 0, k = 0; z < p->nsizes; z++) {
-		for (int cs = 0; cs < 2; cs++) {
-			struct cell *row = &r->cells[k];
+	/*
+	 * The test data just written is flushed, and a full page cache
+	 * dropped, now: not in the first run, where it took seconds that
+	 * made every estimate of the time left minutes too long.
+	 */
+	sync();
+	if (o->cold)
+		cache_evict(p->sources[0]);
+	for (int k = 0; k < r->ncells; k += p->ncmds) {
+		struct cell *row = &r->cells[k];
+		int z = k / p->ncmds / (o->cold + o->warm);
 
-			if ((cs == 0 && !o->cold) || (cs == 1 && !o->warm))
-				continue;
-			for (int i = 0; i < p->ncmds; i++, k++) {
-				row[i].size = p->sizes[z];
-				row[i].cache =
-					cs == 0 ? CACHE_COLD : CACHE_WARM;
-				row[i].cmd = &p->cmds[i];
-				row[i].runs = xcalloc((size_t)o->runs,
-						      sizeof(*row[i].runs));
+		/* A B C, A B C, ...: drift hits all alike. */
+		for (int run = 0; run < total_runs; run++)
+			for (int i = 0; i < p->ncmds && k + i < r->ncells;
+			     i++) {
+				double t0 = mapcp_monotonic();
+
+				run_one(p, &row[i], z, run - o->warmup,
+					run >= o->warmup);
+				row[i].costs[row[i].ncosts++] =
+					mapcp_monotonic() - t0;
+				note_load(p);
+				progress(p, r, &row[i], run);
 			}
-			/* A B C, A B C, ...: drift hits all alike. */
-			for (int run = 0; run < total_runs; run++)
-				for (int i = 0; i < p->ncmds; i++) {
-					run_one(p, &row[i], z, run - o->warmup,
-						run >= o->warmup);
-					progress(p, &row[i], run);
-				}
-		}
 	}
 	remove_path(p->dst);
 	if (p->trashed > 0) {
@@ -922,8 +1073,10 @@ free_all(struct plan *p, struct results *r)
 	}
 	for (int i = 0; i < p->nsizes; i++)
 		free(p->sources[i]);
-	for (int i = 0; i < r->ncells; i++)
+	for (int i = 0; i < r->ncells; i++) {
 		free(r->cells[i].runs);
+		free(r->cells[i].costs);
+	}
 	free(p->cmds);
 	free(p->sizes);
 	free(p->sources);
@@ -941,7 +1094,7 @@ main(int argc, char **argv)
 			     .warmup = 1,
 			     .dir = "./bench-data",
 			     .reads = 20000 };
-	struct plan p = { .o = &o };
+	struct plan p = { .o = &o, .load = -1 };
 	struct results r = { 0 };
 	int failed = 0;
 
@@ -958,13 +1111,19 @@ main(int argc, char **argv)
 	r.runs = o.runs;
 	r.warmup = o.warmup;
 	r.dir = o.dir;
+	r.wide = o.wide;
 	describe_machine(&r.machine, o.dir);
 	if (r.machine.note[0] && !o.quiet)
 		fprintf(stderr, "mapcp-bench: warning: %s\n", r.machine.note);
 	measure(&p, &r);
 	r.resident_method = cache_method();
+	r.load = p.load;
+	r.files = p.files;
+	r.dirs = p.dirs;
 	summarize(&r);
 	print_table(&r);
+	print_warnings(&r);
+	print_verdict(&r);
 	for (int i = 0; i < r.ncells; i++)
 		failed |= r.cells[i].failed > 0;
 	failed |= write_outputs(&r, &o);

@@ -1,7 +1,7 @@
 /*
  * fork(), execvp() and wait4(): the child's rusage (CPU time, page faults,
- * context switches, max RSS) and the wall time on CLOCK_MONOTONIC. Its
- * output is captured in memfds, so a chatty child can never block on a full
+ * context switches, max RSS, blocks read) and the wall time on CLOCK_MONOTONIC.
+ * Its output is captured in memfds, so a chatty child can never block on a full
  * pipe while we wait for it.
  */
 #include <errno.h>
@@ -91,6 +91,7 @@ run_measured(char *const argv[], char *out, size_t outsize, char *err,
 	m->nvcsw = ru.ru_nvcsw;
 	m->nivcsw = ru.ru_nivcsw;
 	m->maxrss_kb = ru.ru_maxrss;
+	m->inblock = ru.ru_inblock;
 	slurp(ofd, out, outsize, 0);
 	slurp(efd, err, errsize, 1);
 out:

@@ -14,7 +14,8 @@ struct measure {
 	long minflt, majflt;
 	long nvcsw, nivcsw;
 	long maxrss_kb;
-	int status; /* as wait4 gives it */
+	long inblock; /* 512-byte blocks read from storage: data and program */
+	int status;   /* as wait4 gives it */
 };
 
 /*

@@ -83,18 +83,33 @@ stats_summarize(const double *v, size_t n, struct summary *s)
 			s->outliers++;
 }
 
+void
+stats_paired(const double *a, const double *b, const int *ok, size_t n,
+	     struct paired *p)
+{
+	double *r = malloc((n ? n : 1) * sizeof(*r));
+
+	p->n = p->below = 0;
+	p->median = p->min = p->max = NAN;
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((ok == NULL || ok[i]) && b[i] > 0)
+			r[p->n++] = a[i] / b[i];
+	for (size_t i = 0; i < p->n; i++) {
+		p->below += r[i] < 1;
+		p->min = i == 0 || r[i] < p->min ? r[i] : p->min;
+		p->max = i == 0 || r[i] > p->max ? r[i] : p->max;
+	}
+	p->median = stats_median(r, p->n);
+	free(r);
+}
+
 double
 stats_paired_ratio(const double *a, const double *b, const int *ok, size_t n)
 {
-	double *r = malloc((n ? n : 1) * sizeof(*r)), m;
-	size_t k = 0;
+	struct paired p;
 
-	if (r == NULL)
-		return NAN;
-	for (size_t i = 0; i < n; i++)
-		if ((ok == NULL || ok[i]) && b[i] > 0)
-			r[k++] = a[i] / b[i];
-	m = stats_median(r, k);
-	free(r);
-	return m;
+	stats_paired(a, b, ok, n, &p);
+	return p.median;
 }

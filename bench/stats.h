@@ -37,4 +37,16 @@ void stats_summarize(const double *v, size_t n, struct summary *s);
 double stats_paired_ratio(const double *a, const double *b, const int *ok,
 			  size_t n);
 
+/* The same ratios, summed up: how many, their median and range, and in how
+ * many rounds a was the faster. */
+struct paired {
+	size_t n;                /* pairs */
+	size_t below;            /* pairs whose ratio is below 1 */
+	double median, min, max; /* NaN if n is 0 */
+};
+
+/* Fill p from the pairs of a and b as stats_paired_ratio() takes them. */
+void stats_paired(const double *a, const double *b, const int *ok, size_t n,
+		  struct paired *p);
+
 #endif

@@ -9,7 +9,7 @@
  *   - the outcome and the options are those of a model fed getopt_long's
  *     (option, argument) pairs: counts are whole decimal numbers in the
  *     range of their type (--runs and --warmup are ints), the last of an
- *     option wins, an operand is an error;
+ *     option wins, --wide and -q are flags, an operand is an error;
  *   - an error is one "mapcp-bench: ..." line or getopt's and "Try ...";
  *   - each --cmd NAME=COMMAND plans one command named NAME (cut to 63
  *     bytes) that runs COMMAND: its words, or /bin/sh -c "exec COMMAND";
@@ -136,6 +136,9 @@ model(struct options *m, int argc, char **argv)
 			break;
 		case 'q':
 			m->quiet = true;
+			break;
+		case OPT_WIDE:
+			m->wide = true;
 			break;
 		case 'h':
 		case OPT_VERSION:
@@ -342,6 +345,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(o.cold == m.cold && o.warm == m.warm &&
 		      (o.cold || o.warm));
 		CHECK(o.workload == m.workload && o.quiet == m.quiet);
+		CHECK(o.wide == m.wide);
 		CHECK(o.sizes == m.sizes && o.engines == m.engines);
 		CHECK(o.ncmds == m.ncmds);
 		for (int i = 0; i < o.ncmds; i++)

@@ -1,6 +1,6 @@
 /*
  * Unit tests for mapcp-bench's statistics: medians, the modified z-score
- * and its outliers, summaries, and ratios of paired runs.
+ * and its outliers, summaries, and ratios of paired runs with their range.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -94,6 +94,33 @@ test_paired_ratio(void **state)
 	assert_true(isnan(stats_paired_ratio(e, zero, none, 2)));
 }
 
+static void
+test_paired(void **state)
+{
+	/* Faster in three rounds of four, slower in one: ratios .5 .5 .5 2 */
+	const double a[] = { 1, 2, 3, 4 };
+	const double b[] = { 2, 4, 6, 2 };
+	const int ok[] = { 1, 1, 0, 1 };
+	struct paired p;
+
+	(void)state;
+	stats_paired(a, b, NULL, 4, &p);
+	assert_int_equal(p.n, 4);
+	assert_int_equal(p.below, 3);
+	assert_float_equal(p.median, 0.5, 1e-12);
+	assert_float_equal(p.min, 0.5, 1e-12);
+	assert_float_equal(p.max, 2, 1e-12);
+	/* The pairs left out count nowhere. */
+	stats_paired(a, b, ok, 4, &p);
+	assert_int_equal(p.n, 3);
+	assert_int_equal(p.below, 2);
+	assert_float_equal(p.max, 2, 1e-12);
+	stats_paired(a, b, ok, 0, &p);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(p.below, 0);
+	assert_true(isnan(p.median) && isnan(p.min) && isnan(p.max));
+}
+
 int
 main(void)
 {
@@ -102,6 +129,7 @@ main(void)
 		cmocka_unit_test(test_modified_z),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_paired_ratio),
+		cmocka_unit_test(test_paired),
 	};
 
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
