@@ -1178,6 +1178,10 @@ verbose_line(const struct cli *cli, const struct mapcp_report *r)
 static void
 print_verbose(const struct mapcp_report *r)
 {
+	if (r->parent) { /* cp 9.1 prints these two as they are */
+		printf("%s -> %s\n", r->src, r->dst);
+		return;
+	}
 	cli_put_name(stdout, r->src);
 	fputs(" -> ", stdout);
 	/* cp -fbv F F says it copied F to its backup */

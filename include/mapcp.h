@@ -305,6 +305,7 @@ struct mapcp_report {
 	char backup[256];   /* the name a replaced DEST was kept as, or "" */
 	bool backup_of_src; /* DEST was SOURCE itself (cp -fb F F) */
 	bool existed;       /* a directory that was there already, not made */
+	bool parent; /* a directory of SOURCE's path, made for --parents */
 	/* SOURCE was given twice and is copied once: "file", "directory" */
 	const char *repeated;
 	const char *verified; /* --verify: what was found, or NULL */

@@ -596,8 +596,10 @@ parent_step(struct mapcp_session *s, struct parents *p, const char *name,
 	p->d[p->n++] = *d;
 	free(d);
 	p->fd = fd;
-	if (p->d[p->n - 1].made)
+	if (p->d[p->n - 1].made) {
+		r.parent = true;
 		emit(s, &r, 0);
+	}
 	return 0;
 }
 

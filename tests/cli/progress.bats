@@ -254,6 +254,17 @@ piece() {
 	[ "$(wc -l <mapcp.txt)" -eq 2 ]
 }
 
+@test "-v with --parents: the path's directories as cp 9.1 prints them, unquoted" {
+	mkdir -p 'a b/c'
+	echo x >'a b/c/f'
+	mkdir d1 d2
+	cp -rv --parents 'a b/c/f' d1 | sed 's/d1/DEST/' >cp.txt
+	"$MAPCP" -rv --parents 'a b/c/f' d2 | sed 's/d2/DEST/' >mapcp.txt
+	cat mapcp.txt
+	diff cp.txt mapcp.txt
+	grep -qx 'a b -> DEST/a b' mapcp.txt
+}
+
 @test "-v with --verify says the copy was verified" {
 	random_file src 5000
 	run "$MAPCP" -v --verify src dst
