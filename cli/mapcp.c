@@ -342,18 +342,18 @@ usage_error(const struct cli *cli, const char *fmt, const char *arg)
 static void __attribute__((noreturn))
 engine_error(const struct cli *cli, const char *list)
 {
-	char *bad = xmalloc(strlen(list) + 1);
+	size_t size = strlen(list) + 1;
+	char *bad = xmalloc(size);
 
-	strcpy(bad, list);
+	snprintf(bad, size, "%s", list); /* all engines: the list is wrong */
 	for (const char *p = list, *next; *p != '\0'; p = next) {
 		size_t len = strcspn(p, ",");
 
 		next = p[len] ? p + len + 1 : p + len;
-		memcpy(bad, p, len);
-		bad[len] = '\0';
+		snprintf(bad, size, "%.*s", (int)len, p);
 		if (len == 0 || mapcp_check_engines(bad) < 0)
 			break;
-		strcpy(bad, list); /* all named engines: the list is wrong */
+		snprintf(bad, size, "%s", list);
 	}
 	fprintf(stderr, "%s: unknown engine ", cli->prog);
 	cli_put_name(stderr, bad);
